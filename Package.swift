@@ -1,0 +1,131 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Tamas",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tamas-collector", targets: ["tamas-collector"]),
+        .executable(name: "tamas-agent", targets: ["tamas-agent"]),
+        .executable(name: "tamasctl", targets: ["tamasctl"]),
+        .library(name: "TamasEvents", targets: ["TamasEvents"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+    ],
+    targets: [
+        // Shared: what agents and the collector both speak.
+        .target(name: "TamasEvents", path: "Shared/TamasEvents"),
+        .target(
+            name: "TamasLink",
+            dependencies: [
+                "TamasEvents",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/TamasLink"
+        ),
+
+        // Agents: one folder per source, all behind AgentCore's EventSource protocol.
+        .target(
+            name: "AgentCore",
+            dependencies: [
+                "TamasEvents", "TamasLink",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Agents/AgentCore"
+        ),
+        .target(name: "JSONLSource", dependencies: ["TamasEvents", "AgentCore"], path: "Agents/Sources/JSONL"),
+        .executableTarget(
+            name: "tamas-agent",
+            dependencies: [
+                "TamasEvents", "TamasLink", "AgentCore", "JSONLSource",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Agents/tamas-agent"
+        ),
+
+        // Collector: ingest, store, call assembly, HTTP admin API.
+        .target(
+            name: "CollectorCore",
+            dependencies: [
+                "TamasEvents", "TamasLink",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Collector/CollectorCore"
+        ),
+        .target(
+            name: "CollectorHTTP",
+            dependencies: [
+                "TamasEvents", "CollectorCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Collector/CollectorHTTP"
+        ),
+        .executableTarget(
+            name: "tamas-collector",
+            dependencies: [
+                "TamasEvents", "TamasLink", "CollectorCore", "CollectorHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Collector/tamas-collector"
+        ),
+        .executableTarget(
+            name: "tamasctl",
+            dependencies: [
+                "TamasEvents",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Collector/tamasctl"
+        ),
+
+        .testTarget(name: "TamasEventsTests", dependencies: ["TamasEvents"], path: "Tests/TamasEventsTests"),
+        .testTarget(
+            name: "TamasLinkTests",
+            dependencies: ["TamasLink", "TamasEvents", .product(name: "NIOEmbedded", package: "swift-nio")],
+            path: "Tests/TamasLinkTests"
+        ),
+        .testTarget(
+            name: "AgentCoreTests",
+            dependencies: ["AgentCore", "JSONLSource", "TamasEvents"],
+            path: "Tests/AgentCoreTests"
+        ),
+        .testTarget(
+            name: "CollectorCoreTests",
+            dependencies: ["CollectorCore", "TamasEvents"],
+            path: "Tests/CollectorCoreTests"
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["TamasEvents"],
+            path: "Tests/EndToEndTests"
+        ),
+    ]
+)

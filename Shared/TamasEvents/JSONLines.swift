@@ -1,0 +1,24 @@
+import Foundation
+
+/// One event per line, keys sorted so that output is byte-stable for golden files and diffs.
+public struct EventJSON: Sendable {
+    private let encoder: JSONEncoder
+    private let decoder = JSONDecoder()
+
+    public init() {
+        encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    }
+
+    public func encode(_ event: CallEvent) throws -> Data {
+        try encoder.encode(event)
+    }
+
+    public func line(_ event: CallEvent) throws -> String {
+        String(decoding: try encode(event), as: UTF8.self)
+    }
+
+    public func decode(_ data: Data) throws -> CallEvent {
+        try decoder.decode(CallEvent.self, from: data)
+    }
+}

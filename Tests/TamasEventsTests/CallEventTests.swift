@@ -1,0 +1,64 @@
+import Foundation
+import XCTest
+import TamasEvents
+
+final class CallEventTests: XCTestCase {
+    func sampleEnded() -> CallEvent {
+        let start = Timestamp(iso8601: "2026-11-26T14:05:09+03:30")!
+        return CallEvent(
+            eventId: StableID.make("smdr", "office1", "line"), type: .callEnded, systemKey: "office1", source: "smdr",
+            at: start.adding(seconds: 70), raw: "11/26/26 2:05PM 201 01 <I> 88776655 00:01:10",
+            callId: "c1", direction: .inbound, from: "+982188776655", to: "201", extension: "201", line: "01",
+            disposition: .answered, startedAt: start, answeredAt: start.adding(seconds: 10),
+            endedAt: start.adding(seconds: 70), ringSec: 10, durationSec: 60)
+    }
+
+    func testJSONUsesContractNamesAndOmitsAbsentFields() throws {
+        let line = try EventJSON().line(sampleEnded())
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        XCTAssertEqual(object["type"] as? String, "call.ended")
+        XCTAssertEqual(object["schema"] as? Int, 1)
+        XCTAssertEqual(object["startedAt"] as? String, "2026-11-26T14:05:09+03:30")
+        XCTAssertEqual(object["disposition"] as? String, "answered")
+        XCTAssertNil(object["answeredBy"], "absent optionals are omitted, not null")
+        XCTAssertNil(object["recording"])
+        XCTAssertFalse(line.contains("\n"))
+    }
+
+    func testRoundTrip() throws {
+        let json = EventJSON()
+        let event = sampleEnded()
+        XCTAssertEqual(try json.decode(json.encode(event)), event)
+    }
+
+    func testDecodesContractExampleAndRejectsUnknownType() throws {
+        let text = #"{"schema":1,"eventId":"e1","type":"call.ringing","systemKey":"K1","source":"jsonl","at":"2026-11-26T14:05:09+03:30","callId":"c","direction":"inbound","from":"+982188776655","extensions":["201","202"],"custom":"kept by the collector"}"#
+        let event = try EventJSON().decode(Data(text.utf8))
+        XCTAssertEqual(event.extensions, ["201", "202"])
+        XCTAssertNoThrow(try event.validate())
+        let bad = text.replacingOccurrences(of: "call.ringing", with: "call.exploded")
+        XCTAssertThrowsError(try EventJSON().decode(Data(bad.utf8)))
+    }
+
+    func testValidationNamesTheField() {
+        var event = sampleEnded()
+        event.disposition = nil
+        XCTAssertThrowsError(try event.validate()) { XCTAssertEqual(($0 as? EventValidationError)?.field, "disposition") }
+        event = sampleEnded()
+        event.systemKey = "bad key!"
+        XCTAssertThrowsError(try event.validate()) { XCTAssertEqual(($0 as? EventValidationError)?.field, "systemKey") }
+        event = sampleEnded()
+        event.type = .extensionState
+        event.state = "sleeping"
+        XCTAssertThrowsError(try event.validate()) { XCTAssertEqual(($0 as? EventValidationError)?.field, "state") }
+        XCTAssertNoThrow(try sampleEnded().validate())
+    }
+
+    func testStableIDs() {
+        XCTAssertEqual(StableID.make("a", "b"), StableID.make(["a", "b"]))
+        XCTAssertNotEqual(StableID.make("ab", "c"), StableID.make("a", "bc"))
+        XCTAssertEqual(StableID.make("x").count, 32)
+        XCTAssertEqual(StableID.make(""), "6c62272e07bb014262b821756295c58d", "FNV-1a 128 offset basis for empty input")
+        XCTAssertEqual(StableID.make("a"), "d228cb696f1a8caf78912b704e4a8964", "FNV-1a 128 test vector")
+    }
+}

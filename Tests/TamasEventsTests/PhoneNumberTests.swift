@@ -1,0 +1,52 @@
+import XCTest
+import TamasEvents
+
+final class PhoneNumberTests: XCTestCase {
+    let tehran = NumberPlan(releaseCode: "9", countryCode: "98", cityCode: "21")
+
+    /// Every row of the table in EVENTS.md "Phone numbers".
+    func testEventsContractTable() {
+        let rows: [(String, Direction, String?)] = [
+            ("88776655", .inbound, "+982188776655"),
+            ("02188776655", .inbound, "+982188776655"),
+            ("09121234567", .inbound, "+989121234567"),
+            ("00982188776655", .inbound, "+982188776655"),
+            ("+442071234567", .inbound, "+442071234567"),
+            ("988776655", .outbound, "+982188776655"),
+            ("909121234567", .outbound, "+989121234567"),
+            ("205", .internal, "205"),
+            ("", .inbound, nil),
+            ("<unknown>", .inbound, nil),
+            ("anonymous", .outbound, nil),
+            ("P", .inbound, nil),
+            ("O", .internal, nil),
+        ]
+        for (raw, direction, expected) in rows {
+            XCTAssertEqual(tehran.normalize(raw, direction: direction), expected, "\(raw) \(direction)")
+        }
+    }
+
+    func testEdgeCases() {
+        XCTAssertEqual(tehran.normalize(" 0912-123 4567 ", direction: .inbound), "+989121234567", "punctuation and spaces")
+        XCTAssertEqual(tehran.normalize("(021) 8877.6655", direction: .inbound), "+982188776655")
+        XCTAssertEqual(tehran.normalize("Anonymous", direction: .inbound), nil, "withheld words are case-insensitive")
+        XCTAssertEqual(tehran.normalize("118", direction: .outbound), "118", "short codes are left alone")
+        XCTAssertEqual(tehran.normalize("901", direction: .outbound), "901", "an extension starting with the release code is kept")
+        XCTAssertEqual(tehran.normalize("09121234567", direction: .outbound), "+989121234567", "outbound without release code")
+        XCTAssertEqual(tehran.normalize("900442071234567", direction: .outbound), "+442071234567", "release code then international")
+        XCTAssertEqual(tehran.normalize("SIP/trunk-01", direction: .inbound), "SIP/trunk-01", "not a number: kept as printed")
+        XCTAssertEqual(tehran.normalize("---", direction: .inbound), nil, "punctuation only")
+        XCTAssertEqual(tehran.normalize("1234+5", direction: .inbound), "1234+5", "a plus inside is not a number")
+        let noCity = NumberPlan(releaseCode: "0", countryCode: "98", cityCode: "")
+        XCTAssertEqual(noCity.normalize("88776655", direction: .inbound), "88776655", "no city code: local number kept as is")
+        XCTAssertEqual(noCity.normalize("002188776655", direction: .outbound), "+982188776655", "release code 0 then the national prefix")
+        let mashhad = NumberPlan(releaseCode: "9", countryCode: "98", cityCode: "51")
+        XCTAssertEqual(mashhad.normalize("38776655", direction: .inbound), "+985138776655")
+    }
+
+    func testNationalForm() {
+        XCTAssertEqual(tehran.national("+989121234567"), "09121234567")
+        XCTAssertEqual(tehran.national("+442071234567"), "00442071234567")
+        XCTAssertEqual(tehran.national("205"), "205")
+    }
+}
