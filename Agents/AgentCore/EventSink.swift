@@ -1,0 +1,76 @@
+import Foundation
+import Logging
+import TamasEvents
+import TamasLink
+
+/// The device state an agent reports: in heartbeats (shown by `tamasctl agents`) and, on every
+/// change, as an `agent.status` event so the call log can explain its own gaps.
+public actor DeviceStatus {
+    public struct Current: Sendable, Equatable {
+        public var state: String
+        public var detail: String
+    }
+
+    public private(set) var current = Current(state: "starting", detail: "")
+
+    public init() {}
+
+    /// Returns true when the state or detail changed.
+    func update(state: String, detail: String) -> Bool {
+        let next = Current(state: state, detail: detail)
+        guard next != current else { return false }
+        current = next
+        return true
+    }
+}
+
+/// Where a source puts its events: validated, encoded once, committed to the spool. When the
+/// spool is full the source is held back here (and the agent says so in logs, heartbeats and an
+/// `agent.status` event) rather than anything being dropped.
+public struct EventSink: Sendable {
+    public let systemKey: String
+    public let source: String
+    let spool: Spool
+    let status: DeviceStatus
+    let logger: Logger
+    private let json = EventJSON()
+
+    public init(systemKey: String, source: String, spool: Spool, status: DeviceStatus, logger: Logger) {
+        self.systemKey = systemKey
+        self.source = source
+        self.spool = spool
+        self.status = status
+        self.logger = logger
+    }
+
+    public func emit(_ events: [CallEvent]) async throws {
+        guard !events.isEmpty else { return }
+        let bodies = try events.map { try json.encode($0) }
+        var announcedFull = false
+        while try await !spool.append(bodies) {
+            if !announcedFull {
+                announcedFull = true
+                let capacity = spool.settings.capacity
+                logger.error("spool full: holding the source back until the collector catches up",
+                             metadata: ["capacity": "\(capacity)", "spool": "\(spool.settings.path)"])
+                try await report(state: "spoolFull", detail: "spool holds \(capacity) unsent events; input is held back, nothing is dropped")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        if announcedFull {
+            logger.notice("spool has room again; input resumed")
+            try await report(state: "spoolOk", detail: "input resumed")
+        }
+    }
+
+    /// Records a device or agent state change as an `agent.status` event (always accepted, even
+    /// when the spool is full) and in the heartbeat; repeated identical reports are folded.
+    public func report(state: String, detail: String, at: Timestamp = Timestamp(date: Date(), timeZone: .current)) async throws {
+        guard await status.update(state: state, detail: detail) else { return }
+        let event = CallEvent(
+            eventId: StableID.make(systemKey, source, "agent.status", state, String(at.epochMillis)),
+            type: .agentStatus, systemKey: systemKey, source: source, at: at, state: state, detail: detail)
+        try await spool.append([try json.encode(event)], overCapacity: true)
+        logger.info("status", metadata: ["state": "\(state)", "detail": "\(detail)"])
+    }
+}

@@ -1,0 +1,205 @@
+import Crypto
+import TamasEvents
+
+/// A value that would break AMI framing if sent.
+public struct AMIActionError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var description: String
+}
+
+/// One AMI action: its name and headers in the order they are written. `ActionID` is added
+/// by the client when sending, so the same action value can be retried.
+public struct AMIAction: Hashable, Sendable {
+    public var name: String
+    public var headers: [AMIHeader]
+
+    public init(_ name: String, _ headers: [AMIHeader] = []) {
+        self.name = name
+        self.headers = headers
+    }
+
+    /// The exact bytes: `Action`, then `ActionID`, then the headers, CRLF-terminated, blank line at the end.
+    ///
+    /// A CR or LF inside a value would let it inject a second action (a click-to-call number
+    /// coming from a CRM is not trusted), so such a value is refused rather than cleaned.
+    public func encoded(actionID: String) throws(AMIActionError) -> [UInt8] {
+        var text = "Action: \(name)\r\nActionID: \(actionID)\r\n"
+        for header in headers {
+            guard !header.value.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\r\n" }),
+                  !header.key.contains(where: { $0 == "\r" || $0 == "\n" || $0 == ":" || $0 == "\r\n" }) else {
+                throw AMIActionError(description: "\(name): header \(header.key) contains a line break")
+            }
+            text += "\(header.key): \(header.value)\r\n"
+        }
+        text += "\r\n"
+        return Array(text.utf8)
+    }
+}
+
+public struct AMIHeader: Hashable, Sendable {
+    public var key: String
+    public var value: String
+
+    public init(_ key: String, _ value: String) {
+        self.key = key
+        self.value = value
+    }
+}
+
+/// The actions the agent sends, built from settings rather than typed by users.
+public enum AMIActions {
+    public static func login(username: String, secret: String, events: String) -> AMIAction {
+        AMIAction("Login", [.init("Username", username), .init("Secret", secret), .init("Events", events)])
+    }
+
+    public static func challenge() -> AMIAction {
+        AMIAction("Challenge", [.init("AuthType", "MD5")])
+    }
+
+    public static func md5Login(username: String, secret: String, challenge: String, events: String) -> AMIAction {
+        AMIAction("Login", [
+            .init("AuthType", "MD5"), .init("Username", username),
+            .init("Key", md5Key(challenge: challenge, secret: secret)), .init("Events", events),
+        ])
+    }
+
+    /// FACTS.md section 1: `Key: md5hex(challenge + secret)`.
+    public static func md5Key(challenge: String, secret: String) -> String {
+        let digest = Insecure.MD5.hash(data: Array((challenge + secret).utf8))
+        return digest.map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+
+    public static func ping() -> AMIAction { AMIAction("Ping") }
+    public static func logoff() -> AMIAction { AMIAction("Logoff") }
+    public static func command(_ command: String) -> AMIAction { AMIAction("Command", [.init("Command", command)]) }
+    public static func coreShowChannels() -> AMIAction { AMIAction("CoreShowChannels") }
+    public static func status() -> AMIAction { AMIAction("Status") }
+    public static func extensionStateList() -> AMIAction { AMIAction("ExtensionStateList") }
+    public static func sipPeers() -> AMIAction { AMIAction("SIPpeers") }
+    public static func pjsipShowEndpoints() -> AMIAction { AMIAction("PJSIPShowEndpoints") }
+
+    /// What to ask after login (and after FullyBooted/Reload) so calls and extension states in
+    /// progress are known. Each list exists only from the version FACTS.md section 3 gives.
+    public static func resync(dialect: AMIDialect, technology: AMIChannelTechnology) -> [AMIAction] {
+        var actions: [AMIAction] = [dialect >= .v1_8 ? coreShowChannels() : status()]
+        if dialect >= .v13plus { actions.append(extensionStateList()) }
+        switch technology {
+        case .sip: actions.append(sipPeers())
+        case .pjsip where dialect >= .v13plus: actions.append(pjsipShowEndpoints())
+        case .pjsip, .iax2: break
+        case .auto:
+            actions.append(sipPeers())
+            if dialect >= .v13plus { actions.append(pjsipShowEndpoints()) }
+        }
+        return actions
+    }
+}
+
+/// Click-to-call: ring the user's phone first, and when it is picked up dial the customer.
+public struct AMIClickToCall: Hashable, Sendable {
+    public var userExtension: String
+    /// As the CRM has it: national (`09121234567`), E.164 (`+989121234567`) or an extension.
+    public var number: String
+    public var technology: AMIChannelTechnology
+    public var context: String
+    public var timeoutSeconds: Int
+    public var numberPlan: NumberPlan
+
+    public init(userExtension: String, number: String, technology: AMIChannelTechnology, context: String = "from-internal",
+                timeoutSeconds: Int = 30, numberPlan: NumberPlan) {
+        self.userExtension = userExtension
+        self.number = number
+        self.technology = technology
+        self.context = context
+        self.timeoutSeconds = timeoutSeconds
+        self.numberPlan = numberPlan
+    }
+
+    /// The digits the PBX must dial: national form, release code in front for outside numbers.
+    public var dialedDigits: String {
+        let national = numberPlan.national(number.hasPrefix("+") ? "+" + number.filter(\.isNumber) : number.filter(\.isNumber))
+        let digits = national.filter { $0.isNumber || $0 == "*" || $0 == "#" }
+        guard digits.count > numberPlan.maxExtensionLength else { return digits }
+        return numberPlan.releaseCode + digits
+    }
+
+    /// `Async: true` so the outcome comes back as `OriginateResponse` instead of blocking the
+    /// action queue; `CallerID` is the customer's number so the user's phone shows who will be called.
+    public func action(technologyFallback: AMIChannelTechnology) -> AMIAction {
+        let shown = numberPlan.national(number.hasPrefix("+") ? "+" + number.filter(\.isNumber) : number.filter(\.isNumber))
+        return AMIAction("Originate", [
+            .init("Channel", "\(resolvedTechnology(technologyFallback).rawValue)/\(userExtension)"),
+            .init("Context", context),
+            .init("Exten", dialedDigits),
+            .init("Priority", "1"),
+            .init("CallerID", "\"\(shown)\" <\(shown)>"),
+            .init("Timeout", String(timeoutSeconds * 1000)),
+            .init("Async", "true"),
+        ])
+    }
+
+    private func resolvedTechnology(_ fallback: AMIChannelTechnology) -> AMIChannelTechnology {
+        technology == .auto ? (fallback == .auto ? .sip : fallback) : technology
+    }
+}
+
+/// Listen to, whisper to, or barge into a live call from a supervisor's phone.
+public enum AMISpyMode: String, Codable, Sendable, CaseIterable {
+    /// Listen only: `q` (no beep, no name announced), and no talk option.
+    case spy
+    /// Speak to the spied extension only: `w`.
+    case whisper
+    /// Speak to both parties: `B` (1.8 and later; 1.4's ChanSpy has no barge).
+    case barge
+}
+
+public struct AMISpy: Hashable, Sendable {
+    public var mode: AMISpyMode
+    public var supervisorExtension: String
+    public var targetExtension: String
+    public var technology: AMIChannelTechnology
+
+    public init(mode: AMISpyMode, supervisorExtension: String, targetExtension: String, technology: AMIChannelTechnology) {
+        self.mode = mode
+        self.supervisorExtension = supervisorExtension
+        self.targetExtension = targetExtension
+        self.technology = technology
+    }
+
+    /// ChanSpy options per FACTS.md section 3. `E` (leave when the spied call ends) exists from
+    /// 1.8, so the supervisor's phone does not stay in ChanSpy scanning for the next call.
+    public func options(dialect: AMIDialect) throws(AMIActionError) -> String {
+        let exit = dialect >= .v1_8 ? "E" : ""
+        switch mode {
+        case .spy: return "q" + exit
+        case .whisper: return "qw" + exit
+        case .barge:
+            guard dialect >= .v1_8 else { throw AMIActionError(description: "barge needs ChanSpy option B, which Asterisk 1.4 does not have") }
+            return "qB" + exit
+        }
+    }
+
+    /// Originate to the supervisor's phone running `ChanSpy(<TECH>/<ext>-,<options>)`. The
+    /// trailing `-` matters: ChanSpy matches a channel-name prefix, and `SIP/201` alone would
+    /// also spy on `SIP/2010`.
+    public func action(dialect: AMIDialect, technologyFallback: AMIChannelTechnology) throws(AMIActionError) -> AMIAction {
+        let technology = (technology == .auto ? (technologyFallback == .auto ? .sip : technologyFallback) : technology).rawValue
+        return AMIAction("Originate", [
+            .init("Channel", "\(technology)/\(supervisorExtension)"),
+            .init("Application", "ChanSpy"),
+            .init("Data", "\(technology)/\(targetExtension)-,\(try options(dialect: dialect))"),
+            .init("CallerID", "\"\(mode.rawValue) \(targetExtension)\" <\(targetExtension)>"),
+            .init("Async", "true"),
+        ])
+    }
+}
+
+/// The text lines of a Command answer in either form FACTS.md section 1 describes.
+public enum AMICommandOutput {
+    public static func lines(of message: AMIMessage) -> [String] {
+        if !message.followsOutput.isEmpty || message.value("response", is: "Follows") { return message.followsOutput }
+        return message.values("output")
+    }
+}

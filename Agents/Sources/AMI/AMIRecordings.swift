@@ -1,0 +1,80 @@
+import TamasEvents
+
+/// Where a call's recording lives on the Asterisk server (FACTS.md section 4).
+public enum AMIRecordings {
+    /// Channel variables that name a recording, as VarSet events carry them.
+    public enum Variable: Sendable {
+        /// `MIXMONITOR_FILENAME`: the file MixMonitor writes, absolute or relative to the monitor dir.
+        case mixMonitorFilename(String)
+        /// FreePBX/Issabel `CALLFILENAME` (no extension; the format comes from `MON_FMT`).
+        case callFilename(String)
+        /// `CDR(recordingfile)` style: file name with extension, in the dated folder.
+        case recordingFile(String)
+        case monitorFormat(String)
+    }
+
+    public static func variable(name: String, value: String) -> Variable? {
+        guard !value.isEmpty else { return nil }
+        var key = Substring(name)
+        while key.first == "_" { key.removeFirst() }
+        switch key.uppercased() {
+        case "MIXMONITOR_FILENAME": return .mixMonitorFilename(value)
+        case "CALLFILENAME": return .callFilename(value)
+        case "RECORDINGFILE", "CDR(RECORDINGFILE)": return .recordingFile(value)
+        case "MON_FMT": return .monitorFormat(value)
+        default: return nil
+        }
+    }
+
+    /// The full path of a FreePBX/Issabel style file name `<type>-<a>-<b>-YYYYMMDD-HHMMSS-<uniqueid>.<ext>`
+    /// under `root/YYYY/MM/DD/`; the date is part 3 of the name split on `-`, as FreePBX's CDR
+    /// code reads it. A name whose part 3 is not a date is taken as lying directly in `root`.
+    public static func path(forFileName fileName: String, root: String) -> String {
+        if fileName.hasPrefix("/") { return fileName }
+        let parts = fileName.split(separator: "-", omittingEmptySubsequences: false)
+        let base = root.hasSuffix("/") ? String(root.dropLast()) : root
+        guard parts.count > 3, parts[3].count == 8, parts[3].allSatisfy(\.isNumber) else { return base + "/" + fileName }
+        let date = parts[3]
+        let year = date.prefix(4), month = date.dropFirst(4).prefix(2), day = date.suffix(2)
+        return "\(base)/\(year)/\(month)/\(day)/\(fileName)"
+    }
+
+    /// FreePBX maps `wav49` to `WAV` (MON_FMT); anything else is the file extension as is.
+    public static func fileExtension(monitorFormat: String?) -> String {
+        guard let format = monitorFormat, !format.isEmpty else { return "wav" }
+        return format.lowercased() == "wav49" ? "WAV" : format
+    }
+
+    /// Where to look when no event named the file: the dated folder of the call's start (in
+    /// the server's local time, which `at` carries as its offset) and the name suffix every
+    /// FreePBX/Issabel/Elastix naming ends with. The file fetcher lists the folder and takes the
+    /// entry ending in `-<uniqueid>.<ext>`; the flat root is the fallback for old Elastix setups
+    /// that did not use dated folders.
+    public struct Candidates: Hashable, Sendable {
+        public var directories: [String]
+        public var fileNameSuffixes: [String]
+    }
+
+    public static func candidates(uniqueid: String, at time: Timestamp, root: String) -> Candidates {
+        let base = root.hasSuffix("/") ? String(root.dropLast()) : root
+        let localSeconds = time.epochSeconds + Int64(time.offsetSeconds)
+        let (year, month, day) = CivilCalendar.civil(fromDays: localSeconds.floorDividing(86_400))
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return Candidates(
+            directories: ["\(base)/\(year)/\(two(month))/\(two(day))", base],
+            fileNameSuffixes: ["-\(uniqueid).wav", "-\(uniqueid).WAV", "-\(uniqueid).mp3", "-\(uniqueid).gsm"]
+        )
+    }
+
+    public static func format(ofPath path: String) -> String? {
+        guard let dot = path.lastIndex(of: "."), !path[dot...].contains("/") else { return nil }
+        return String(path[path.index(after: dot)...]).lowercased()
+    }
+}
+
+extension Int64 {
+    func floorDividing(_ divisor: Int64) -> Int64 {
+        let quotient = self / divisor
+        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
+    }
+}

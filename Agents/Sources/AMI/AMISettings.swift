@@ -1,0 +1,201 @@
+import TamasEvents
+
+/// Which AMI dialect to speak and read. `auto` takes it from the banner's protocol version.
+public enum AMIVersionSetting: String, Codable, Sendable, CaseIterable {
+    case auto
+    case v1_4 = "1.4"
+    case v1_8 = "1.8"
+    case v11 = "11"
+    case v13plus = "13+"
+}
+
+/// The dialect actually in use once known.
+public enum AMIDialect: String, Codable, Sendable, CaseIterable, Comparable {
+    case v1_4 = "1.4"
+    case v1_8 = "1.8"
+    case v11 = "11"
+    case v13plus = "13+"
+
+    private var rank: Int {
+        switch self {
+        case .v1_4: 0
+        case .v1_8: 1
+        case .v11: 2
+        case .v13plus: 3
+        }
+    }
+
+    public static func < (lhs: AMIDialect, rhs: AMIDialect) -> Bool { lhs.rank < rhs.rank }
+
+    /// FACTS.md section 1: 1.4 sends `1.0`, 1.8 `1.1`, 11 `1.3` (10 sent `1.2`), 12 and later `2.x` and up.
+    public init?(bannerVersion: String) {
+        let parts = bannerVersion.split(separator: ".")
+        guard let major = parts.first.flatMap({ Int($0) }) else { return nil }
+        let minor = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+        switch (major, minor) {
+        case (1, 0): self = .v1_4
+        case (1, 1): self = .v1_8
+        case (1, _): self = .v11
+        default: self = major >= 2 ? .v13plus : .v1_4
+        }
+    }
+
+    public init?(_ setting: AMIVersionSetting) {
+        switch setting {
+        case .auto: return nil
+        case .v1_4: self = .v1_4
+        case .v1_8: self = .v1_8
+        case .v11: self = .v11
+        case .v13plus: self = .v13plus
+        }
+    }
+}
+
+public enum AMIChannelTechnology: String, Codable, Sendable, CaseIterable {
+    /// Use the technology the extension's own channels were seen with, else PJSIP on 13+ and SIP before.
+    case auto
+    case sip = "SIP"
+    case pjsip = "PJSIP"
+    case iax2 = "IAX2"
+}
+
+public enum AMIAuthentication: String, Codable, Sendable, CaseIterable {
+    /// `Secret:` in clear text, what every manager.conf accepts.
+    case plain
+    /// `Action: Challenge` then `Key: md5(challenge + secret)`; the secret never crosses the wire.
+    case md5
+}
+
+/// How a channel is told to be a trunk (outside line) or an office extension.
+///
+/// Checked in this order: explicit trunk peers, explicit extension peers, the extension peer
+/// name rule (a peer named by 3 to 5 digits, as FreePBX/Elastix/Issabel name devices), the
+/// channel's first dialplan context (`from-trunk`, `from-pstn`, ... for trunks, `from-internal`
+/// for phones). A channel matching nothing is a trunk: an unknown device dialing in from
+/// outside is far more common than an office phone with a non-numeric name, and such phones can
+/// be listed in `extensionPeers`.
+public struct AMIChannelRules: Codable, Hashable, Sendable {
+    /// Peer names (the part between `TECH/` and the last `-`) that are always trunks; a trailing `*` matches a prefix.
+    public var trunkPeers: [String]
+    /// Peer names that are always extensions; a trailing `*` matches a prefix.
+    public var extensionPeers: [String]
+    public var extensionDigitsMin: Int
+    public var extensionDigitsMax: Int
+    public var trunkContexts: [String]
+    public var extensionContexts: [String]
+
+    public init(
+        trunkPeers: [String] = [], extensionPeers: [String] = [],
+        extensionDigitsMin: Int = 3, extensionDigitsMax: Int = 5,
+        trunkContexts: [String] = ["from-trunk", "from-pstn", "from-did-direct", "ext-did", "from-sip-external", "from-trunk-sip", "from-zaptel", "from-dahdi"],
+        extensionContexts: [String] = ["from-internal", "from-internal-xfer", "ext-local", "macro-dial-one", "from-internal-noxfer"]
+    ) {
+        self.trunkPeers = trunkPeers
+        self.extensionPeers = extensionPeers
+        self.extensionDigitsMin = extensionDigitsMin
+        self.extensionDigitsMax = extensionDigitsMax
+        self.trunkContexts = trunkContexts
+        self.extensionContexts = extensionContexts
+    }
+}
+
+/// One Asterisk system's AMI settings (SPEC.md section 4). Every field has a default so a
+/// settings file only names what differs.
+public struct AMISettings: Codable, Hashable, Sendable {
+    public var systemKey: String
+    public var host: String
+    public var port: Int
+    public var username: String
+    public var secret: String
+    public var authentication: AMIAuthentication
+    public var version: AMIVersionSetting
+    /// `on`, `off` or a class list such as `call,system,agent,dialplan` (Login's `Events:`).
+    public var eventMask: String
+    public var originateContext: String
+    public var originateTimeoutSeconds: Int
+    public var channelTechnology: AMIChannelTechnology
+    public var numberPlan: NumberPlan
+    public var channelRules: AMIChannelRules
+    public var recordingEnabled: Bool
+    public var recordingPath: String
+    public var pingIntervalSeconds: Int
+    public var pingTimeoutSeconds: Int
+    /// Events the tracker has no use for, discarded by the framer right after their `Event:` line.
+    public var ignoredEvents: [String]
+
+    /// What busy servers send most and the tracker never reads (FOP2 tells its users to filter the same).
+    public static let defaultIgnoredEvents = [
+        "Newexten", "RTCPSent", "RTCPReceived", "AGIExec", "AsyncAGI", "AsyncAGIExec", "ChannelUpdate",
+        "NewAccountCode", "NewCallerid", "NewConnectedLine", "Registry", "VarSet", "HangupRequest",
+        "SoftHangupRequest", "DTMF", "DTMFBegin", "DTMFEnd", "MusicOnHoldStart", "MusicOnHoldStop",
+        "ChanSpyStart", "ChanSpyStop", "CEL", "SuccessfulAuth", "ChallengeSent", "InvalidPassword",
+        "RequestBadFormat", "SIPRinging", "UserEvent", "BridgeCreate", "BridgeDestroy", "BridgeMerge",
+        "MonitorStart", "MonitorStop", "LocalOptimizationBegin", "LocalOptimizationEnd", "NewPeerAccount",
+    ]
+
+    public init(
+        systemKey: String = "asterisk", host: String = "127.0.0.1", port: Int = 5038,
+        username: String = "", secret: String = "", authentication: AMIAuthentication = .plain,
+        version: AMIVersionSetting = .auto, eventMask: String = "on",
+        originateContext: String = "from-internal", originateTimeoutSeconds: Int = 30,
+        channelTechnology: AMIChannelTechnology = .auto, numberPlan: NumberPlan = NumberPlan(),
+        channelRules: AMIChannelRules = AMIChannelRules(), recordingEnabled: Bool = true,
+        recordingPath: String = "/var/spool/asterisk/monitor",
+        pingIntervalSeconds: Int = 20, pingTimeoutSeconds: Int = 10,
+        ignoredEvents: [String] = AMISettings.defaultIgnoredEvents
+    ) {
+        self.systemKey = systemKey
+        self.host = host
+        self.port = port
+        self.username = username
+        self.secret = secret
+        self.authentication = authentication
+        self.version = version
+        self.eventMask = eventMask
+        self.originateContext = originateContext
+        self.originateTimeoutSeconds = originateTimeoutSeconds
+        self.channelTechnology = channelTechnology
+        self.numberPlan = numberPlan
+        self.channelRules = channelRules
+        self.recordingEnabled = recordingEnabled
+        self.recordingPath = recordingPath
+        self.pingIntervalSeconds = pingIntervalSeconds
+        self.pingTimeoutSeconds = pingTimeoutSeconds
+        self.ignoredEvents = ignoredEvents
+    }
+
+    /// Missing keys take their defaults, so `{"host": "10.0.0.5", "secret": "x"}` is a valid file.
+    public init(from decoder: Decoder) throws {
+        let defaults = AMISettings()
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
+            try container.decodeIfPresent(T.self, forKey: key) ?? fallback
+        }
+        systemKey = try value(.systemKey, defaults.systemKey)
+        host = try value(.host, defaults.host)
+        port = try value(.port, defaults.port)
+        username = try value(.username, defaults.username)
+        secret = try value(.secret, defaults.secret)
+        authentication = try value(.authentication, defaults.authentication)
+        version = try value(.version, defaults.version)
+        eventMask = try value(.eventMask, defaults.eventMask)
+        originateContext = try value(.originateContext, defaults.originateContext)
+        originateTimeoutSeconds = try value(.originateTimeoutSeconds, defaults.originateTimeoutSeconds)
+        channelTechnology = try value(.channelTechnology, defaults.channelTechnology)
+        numberPlan = try value(.numberPlan, defaults.numberPlan)
+        channelRules = try value(.channelRules, defaults.channelRules)
+        recordingEnabled = try value(.recordingEnabled, defaults.recordingEnabled)
+        recordingPath = try value(.recordingPath, defaults.recordingPath)
+        pingIntervalSeconds = try value(.pingIntervalSeconds, defaults.pingIntervalSeconds)
+        pingTimeoutSeconds = try value(.pingTimeoutSeconds, defaults.pingTimeoutSeconds)
+        ignoredEvents = try value(.ignoredEvents, defaults.ignoredEvents)
+    }
+
+    /// The events the framer may drop: the configured list, minus VarSet while recordings are
+    /// looked up (MIXMONITOR_FILENAME and CALLFILENAME arrive as VarSet).
+    public var framerDropList: Set<String> {
+        var names = Set(ignoredEvents)
+        if recordingEnabled { names.remove("VarSet") }
+        return names
+    }
+}
