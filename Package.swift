@@ -51,6 +51,7 @@ let package = Package(
             ],
             path: "Agents/AgentCore"
         ),
+        .target(name: "SerialPort", path: "Agents/Serial"),
         .target(name: "JSONLSource", dependencies: ["TamasEvents", "AgentCore"], path: "Agents/Sources/JSONL"),
         .executableTarget(
             name: "tamas-agent",
@@ -101,12 +102,15 @@ let package = Package(
             dependencies: [
                 "TamasEvents",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Collector/tamasctl"
         ),
 
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TamasEventsTests", dependencies: ["TamasEvents"], path: "Tests/TamasEventsTests"),
+        .testTarget(name: "SerialTests", dependencies: ["SerialPort", "TamasEvents", "TestSupport"], path: "Tests/SerialTests"),
         .testTarget(
             name: "TamasLinkTests",
             dependencies: ["TamasLink", "TamasEvents", .product(name: "NIOEmbedded", package: "swift-nio")],

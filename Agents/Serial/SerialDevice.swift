@@ -51,6 +51,9 @@ public final class SerialDevice {
     public func close() {
         guard !isClosed else { return }
         isClosed = true
+        // Unsent output would make close wait for the driver to drain it (up to 30 s on many
+        // UARTs, forever with RTS/CTS and a silent peer); the device it was for is gone or unwanted.
+        tcflush(descriptor, TCOFLUSH)
         _ = systemClose(descriptor)
     }
 

@@ -18,11 +18,37 @@ public enum SerialPortEvent: Equatable, Sendable {
     case reopened(SerialPortOpened)
 }
 
+extension SerialPortEvent {
+    /// The `state` and `detail` of the `agent.status` event this deserves, so the SMDR and
+    /// caller-ID agents word port trouble the same way; nil for `bytes`.
+    public var agentStatus: (state: String, detail: String)? {
+        switch self {
+        case let .opened(port): ("portOpened", port.summary)
+        case let .reopened(port): ("portReopened", port.summary)
+        case let .lost(reason): ("portLost", reason.description)
+        case let .openFailed(reason, retry): ("portUnavailable", "\(reason); retrying in \(retry) s")
+        case .bytes: nil
+        }
+    }
+}
+
 public struct SerialPortOpened: Equatable, Sendable {
     public let path: String
     public let devicePath: String
     /// Config keys the driver did not keep; worth an `agent.status` warning when not empty.
     public let settingsNotKept: [String]
+
+    public init(path: String, devicePath: String, settingsNotKept: [String]) {
+        self.path = path
+        self.devicePath = devicePath
+        self.settingsNotKept = settingsNotKept
+    }
+
+    var summary: String {
+        let device = devicePath == path ? path : "\(path) (\(devicePath))"
+        guard !settingsNotKept.isEmpty else { return "opened \(device)" }
+        return "opened \(device), but the driver did not keep \(settingsNotKept.joined(separator: ", "))"
+    }
 }
 
 /// Keeps one serial port open for as long as its `events` are consumed. A dedicated thread

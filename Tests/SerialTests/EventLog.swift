@@ -40,6 +40,15 @@ final class EventLog: Sendable {
         throw TestFailure("timed out after \(timeout) waiting for \(what); events so far: \(Self.summary(await events))")
     }
 
+    func waitUntilFinished(timeout: Duration = .seconds(5)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if await finished { return }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        throw TestFailure("the event stream did not end within \(timeout); events: \(Self.summary(await events))")
+    }
+
     func waitForBytes(_ count: Int, timeout: Duration = .seconds(5)) async throws -> [UInt8] {
         try await wait(for: "\(count) bytes", timeout: timeout) { events in
             events.reduce(0) { total, event in

@@ -89,11 +89,15 @@ private enum PTYFunctions {
     typealias DescriptorCall = @convention(c) (Int32) -> Int32
     typealias NameCall = @convention(c) (Int32, UnsafeMutablePointer<CChar>?, Int) -> Int32
 
-    static let library = dlopen(nil, RTLD_NOW)
-    static let openMaster = unsafeBitCast(dlsym(library, "posix_openpt"), to: DescriptorCall.self)
-    static let grant = unsafeBitCast(dlsym(library, "grantpt"), to: DescriptorCall.self)
-    static let unlock = unsafeBitCast(dlsym(library, "unlockpt"), to: DescriptorCall.self)
-    static let slaveName = unsafeBitCast(dlsym(library, "ptsname_r"), to: NameCall.self)
+    static let openMaster = lookUp("posix_openpt", as: DescriptorCall.self)
+    static let grant = lookUp("grantpt", as: DescriptorCall.self)
+    static let unlock = lookUp("unlockpt", as: DescriptorCall.self)
+    static let slaveName = lookUp("ptsname_r", as: NameCall.self)
+
+    private static func lookUp<Function>(_ name: String, as type: Function.Type) -> Function {
+        guard let address = dlsym(dlopen(nil, RTLD_NOW), name) else { fatalError("the C library has no \(name)") }
+        return unsafeBitCast(address, to: type)
+    }
 }
 
 /// A directory with one symlink that plays /dev/serial/by-id/...: removing or re-pointing it is

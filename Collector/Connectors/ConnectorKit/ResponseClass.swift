@@ -55,9 +55,10 @@ public enum RetryAfter {
     static func imfFixdate(_ text: String) -> Int64? {
         let parts = text.split(separator: " ")
         guard parts.count == 6, parts[5] == "GMT", let day = Int(parts[1]),
-              let monthIndex = months.firstIndex(of: String(parts[2])), let year = Int(parts[3]) else { return nil }
+              let monthIndex = months.firstIndex(of: String(parts[2])), let year = Int(parts[3]),
+              (1970...9999).contains(year) else { return nil }
         let clock = parts[4].split(separator: ":").compactMap { Int($0) }
-        guard clock.count == 3, (1...31).contains(day), (0...23).contains(clock[0]),
+        guard clock.count == 3, (1...CivilCalendar.daysInMonth(year: year, month: monthIndex + 1)).contains(day), (0...23).contains(clock[0]),
               (0...59).contains(clock[1]), (0...60).contains(clock[2]) else { return nil }
         let days = CivilCalendar.daysFromCivil(year: year, month: monthIndex + 1, day: day)
         return days * 86_400 + Int64(clock[0] * 3600 + clock[1] * 60 + min(clock[2], 59))

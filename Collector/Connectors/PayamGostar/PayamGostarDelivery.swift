@@ -19,6 +19,8 @@ public struct PayamGostarDelivery: CRMConnector {
     static let channelPath = "/api/v1/telephony/channel"
     /// Used when the token answer has no `expires_in`; AloVoIP's adapter signs in hourly.
     static let assumedTokenLifetimeSeconds = 3600
+    /// A larger `expires_in` is taken as this: a token is renewed at least monthly whatever the server says.
+    static let longestTrustedTokenLifetimeSeconds = 30 * 86_400
 
     public let settings: PayamGostarSettings
     public let event: CallEvent
@@ -101,7 +103,8 @@ public struct PayamGostarDelivery: CRMConnector {
                               callState: callState, session: session)
             }
             session.accessToken = token.accessToken
-            session.expiresAt = now.adding(seconds: token.expiresIn ?? Self.assumedTokenLifetimeSeconds)
+            let lifetime = min(max(token.expiresIn ?? Self.assumedTokenLifetimeSeconds, 0), Self.longestTrustedTokenLifetimeSeconds)
+            session.expiresAt = now.adding(seconds: lifetime)
             return proceed(now: now)
         case .transient(let reason, let after):
             return .retry(reason: "sign-in: \(reason)", afterSeconds: after, callState: callState, session: session)

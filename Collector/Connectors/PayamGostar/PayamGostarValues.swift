@@ -48,6 +48,15 @@ public struct ChannelProgress: Codable, Hashable, Sendable {
     public var status: ChannelStatus
     public var response: ChannelResponse?
     public var recordedFileName: String?
+
+    public init(peer: PeerKey, callChannelId: Int64, status: ChannelStatus, response: ChannelResponse? = nil,
+                recordedFileName: String? = nil) {
+        self.peer = peer
+        self.callChannelId = callChannelId
+        self.status = status
+        self.response = response
+        self.recordedFileName = recordedFileName
+    }
 }
 
 /// Per (endpoint, call): PayamGostar's own ids for our call, so every later event and every

@@ -38,8 +38,13 @@ public enum WebhookSignature {
     public static func sign(body: Data, timestamp: Int64, secret: String) -> String {
         var message = Data("\(timestamp).".utf8)
         message.append(body)
+        return headerPrefix + hmacHex(message: message, secret: secret)
+    }
+
+    /// Lower-case hex HMAC-SHA256 of `message` keyed with the UTF-8 bytes of `secret`.
+    public static func hmacHex(message: Data, secret: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Data(secret.utf8)))
-        return headerPrefix + mac.map { byte in
+        return mac.map { byte in
             let hex = String(byte, radix: 16)
             return hex.count == 1 ? "0" + hex : hex
         }.joined()

@@ -1,0 +1,365 @@
+import TamasEvents
+
+/// The AMI connection protocol without a socket: banner, login (plain or MD5 challenge),
+/// resync, keepalive, action/response matching and reconnect policy. The adapter around it
+/// only opens sockets, writes `.send` bytes, feeds received bytes, calls `tick` every second
+/// or so, and obeys `.reconnect`/`.close`.
+public struct AMIClientStateMachine: Sendable {
+    public enum Output: Hashable, Sendable {
+        /// Write these bytes to the socket.
+        case send([UInt8])
+        /// Events for the spool (call, extension, recording, agent.status, line.unparsed).
+        case events([CallEvent])
+        case status(Status)
+        /// Close the socket and connect again after this many milliseconds.
+        case reconnect(afterMillis: Int64)
+        /// Close the socket and do not reconnect (login rejected; `restart` to try again).
+        case close
+        /// The answer to an action sent with `send(_:now:)`.
+        case result(ActionResult)
+    }
+
+    public enum Status: Hashable, Sendable {
+        case awaitingBanner
+        case authenticating(AMIDialect)
+        case connected(AMIDialect)
+        case linkLost(reason: String)
+        /// Terminal until `restart`: the server refused the credentials or the user lacks rights.
+        case loginRejected(reason: String)
+        /// Logged in, but an action was refused (typically a missing read/write class in manager.conf).
+        case permissionMissing(action: String, reason: String)
+    }
+
+    public struct ActionResult: Hashable, Sendable {
+        public var actionID: String
+        public var action: String
+        public var success: Bool
+        public var message: String?
+        /// Command output lines, in either form Asterisk uses.
+        public var output: [String]
+        /// The events of an EventList answer, up to and excluding the `...Complete` event.
+        public var listEvents: [AMIMessage]
+        /// False for the immediate answer of an async Originate; the `OriginateResponse` that
+        /// tells whether the call was placed comes later as a final result.
+        public var final: Bool
+    }
+
+    private enum Phase: Sendable {
+        case idle
+        case awaitingBanner(since: Timestamp)
+        case authenticating(since: Timestamp)
+        case loggedIn
+        case waitingToReconnect
+        case rejected
+    }
+
+    private enum Purpose: Sendable {
+        case challenge, login, ping, resync, user
+    }
+
+    private struct Pending: Sendable {
+        var name: String
+        var purpose: Purpose
+        var listEvents: [AMIMessage] = []
+        var collecting = false
+        var awaitingOriginateResponse = false
+    }
+
+    public let settings: AMISettings
+    public private(set) var dialect: AMIDialect?
+    public private(set) var tracker: AMICallTracker
+    private var framer: AMIFramer
+    private var phase = Phase.idle
+    private var jitter: any RandomNumberGenerator & Sendable
+    private var pending: [String: Pending] = [:]
+    private var actionCounter = 0
+    private var connectionNumber = 0
+    private var failedAttempts = 0
+    private var pingSentAt: Timestamp?
+    private var pingActionID: String?
+    private var lastPingAt: Timestamp?
+
+    public init(settings: AMISettings, jitter: some RandomNumberGenerator & Sendable) {
+        self.settings = settings
+        self.jitter = jitter
+        tracker = AMICallTracker(settings: settings)
+        framer = AMIFramer(droppedEvents: settings.framerDropList)
+    }
+
+    public var isLoggedIn: Bool {
+        if case .loggedIn = phase { return true }
+        return false
+    }
+
+    // MARK: - Inputs from the adapter
+
+    /// The TCP connection is up; Asterisk speaks first with its banner.
+    public mutating func connected(now: Timestamp) -> [Output] {
+        guard !isRejected else { return [.close] }
+        connectionNumber += 1
+        framer.reset()
+        pending = [:]
+        pingActionID = nil
+        pingSentAt = nil
+        phase = .awaitingBanner(since: now)
+        return [.status(.awaitingBanner)]
+    }
+
+    public mutating func receive(_ bytes: [UInt8], now: Timestamp) -> [Output] {
+        var outputs: [Output] = []
+        var events: [CallEvent] = []
+        for frame in framer.push(bytes) {
+            handle(frame, now: now, outputs: &outputs, events: &events)
+        }
+        if !events.isEmpty { outputs.insert(.events(events), at: 0) }
+        return outputs
+    }
+
+    /// Call about once a second: sends Ping when due and detects a dead link or a stuck login.
+    public mutating func tick(now: Timestamp) -> [Output] {
+        switch phase {
+        case .awaitingBanner(let since), .authenticating(let since):
+            guard since.seconds(until: now) >= settings.pingTimeoutSeconds else { return [] }
+            return linkLost("no banner or login answer within \(settings.pingTimeoutSeconds) s", now: now)
+        case .loggedIn:
+            if let sent = pingSentAt {
+                guard sent.seconds(until: now) >= settings.pingTimeoutSeconds else { return [] }
+                return linkLost("no answer to Ping within \(settings.pingTimeoutSeconds) s", now: now)
+            }
+            guard (lastPingAt ?? now).seconds(until: now) >= settings.pingIntervalSeconds else { return [] }
+            let (id, bytes) = encode(AMIActions.ping(), purpose: .ping)
+            pingActionID = id
+            pingSentAt = now
+            lastPingAt = now
+            return bytes.map { [.send($0)] } ?? []
+        case .idle, .waitingToReconnect, .rejected:
+            return []
+        }
+    }
+
+    /// The socket closed or failed (not by our `.close`).
+    public mutating func connectionClosed(now: Timestamp) -> [Output] {
+        switch phase {
+        case .rejected, .waitingToReconnect: return []
+        case .authenticating where pending.values.contains(where: { $0.purpose == .login }):
+            // Asterisk sleeps a second then closes after a failed login; a close while the
+            // Login is unanswered is most likely that, but without the answer it stays a retry.
+            return linkLost("connection closed during login", now: now)
+        default: return linkLost("connection closed by the server", now: now)
+        }
+    }
+
+    /// After a rejected login, once the settings were fixed.
+    public mutating func restart() {
+        phase = .idle
+        failedAttempts = 0
+    }
+
+    /// Sends an action on behalf of the user (Command, click-to-call, spy). The answer comes
+    /// back as `.result` with the returned ActionID.
+    public mutating func send(_ action: AMIAction, now: Timestamp) -> (actionID: String?, outputs: [Output]) {
+        guard isLoggedIn else {
+            return (nil, [.result(ActionResult(actionID: "", action: action.name, success: false, message: "not logged in to AMI",
+                                               output: [], listEvents: [], final: true))])
+        }
+        let (id, bytes) = encode(action, purpose: .user)
+        guard let bytes else {
+            return (nil, [.result(ActionResult(actionID: id, action: action.name, success: false, message: "action contains a line break",
+                                               output: [], listEvents: [], final: true))])
+        }
+        return (id, [.send(bytes)])
+    }
+
+    /// Click-to-call with the technology the user's phone was seen with when `auto`.
+    public func clickToCall(userExtension: String, number: String) -> AMIAction {
+        AMIClickToCall(userExtension: userExtension, number: number, technology: settings.channelTechnology,
+                       context: settings.originateContext, timeoutSeconds: settings.originateTimeoutSeconds,
+                       numberPlan: settings.numberPlan).action(technologyFallback: technologyFallback(userExtension))
+    }
+
+    public func spy(_ mode: AMISpyMode, supervisor: String, target: String) throws(AMIActionError) -> AMIAction {
+        try AMISpy(mode: mode, supervisorExtension: supervisor, targetExtension: target, technology: settings.channelTechnology)
+            .action(dialect: currentDialect, technologyFallback: technologyFallback(supervisor))
+    }
+
+    private func technologyFallback(_ number: String) -> AMIChannelTechnology {
+        tracker.technology(ofExtension: number) ?? (currentDialect >= .v13plus ? .pjsip : .sip)
+    }
+
+    private var currentDialect: AMIDialect { dialect ?? AMIDialect(settings.version) ?? .v13plus }
+
+    private var isRejected: Bool {
+        if case .rejected = phase { return true }
+        return false
+    }
+
+    // MARK: - Frames
+
+    private mutating func handle(_ frame: AMIFrame, now: Timestamp, outputs: inout [Output], events: inout [CallEvent]) {
+        switch frame {
+        case .banner(_, let version):
+            guard case .awaitingBanner = phase else { return }
+            dialect = AMIDialect(settings.version) ?? AMIDialect(bannerVersion: version) ?? .v13plus
+            phase = .authenticating(since: now)
+            outputs.append(.status(.authenticating(currentDialect)))
+            let first = settings.authentication == .md5
+                ? AMIActions.challenge()
+                : AMIActions.login(username: settings.username, secret: settings.secret, events: settings.eventMask)
+            sendInternal(first, purpose: settings.authentication == .md5 ? .challenge : .login, outputs: &outputs)
+        case .unparsed(let raw, let reason):
+            events.append(tracker.unparsed(raw, reason: reason, at: now))
+        case .message(let message):
+            if message.isResponse {
+                response(message, now: now, outputs: &outputs, events: &events)
+            } else if message.isEvent {
+                event(message, now: now, outputs: &outputs, events: &events)
+            } else {
+                events.append(tracker.unparsed(message.wireText, reason: "AMI message without Event or Response", at: now))
+            }
+        }
+    }
+
+    private mutating func response(_ message: AMIMessage, now: Timestamp, outputs: inout [Output], events: inout [CallEvent]) {
+        guard let id = message.actionID, var entry = pending[id] else { return }
+        let success = message.value("response", is: "Success") || message.value("response", is: "Follows")
+            || message.value("response", is: "Pong")
+        let text = message["message"]
+        switch entry.purpose {
+        case .challenge:
+            pending[id] = nil
+            guard success, let challenge = message["challenge"] else {
+                reject("MD5 challenge refused: \(text ?? "no challenge in the answer")", now: now, outputs: &outputs, events: &events)
+                return
+            }
+            sendInternal(AMIActions.md5Login(username: settings.username, secret: settings.secret, challenge: challenge, events: settings.eventMask),
+                         purpose: .login, outputs: &outputs)
+        case .login:
+            pending[id] = nil
+            guard success else {
+                reject("login rejected: \(text ?? "no reason given")", now: now, outputs: &outputs, events: &events)
+                return
+            }
+            phase = .loggedIn
+            failedAttempts = 0
+            lastPingAt = now
+            outputs.append(.status(.connected(currentDialect)))
+            events.append(agentStatus("connected", detail: "AMI \(currentDialect.rawValue) as \(settings.username)", at: now))
+            resync(outputs: &outputs)
+        case .ping:
+            pending[id] = nil
+            if id == pingActionID {
+                pingActionID = nil
+                pingSentAt = nil
+            }
+        case .resync, .user:
+            if !success, entry.purpose == .resync {
+                pending[id] = nil
+                let reason = text ?? "refused"
+                outputs.append(.status(.permissionMissing(action: entry.name, reason: reason)))
+                events.append(agentStatus("permissionMissing", detail: "\(entry.name): \(reason)", at: now))
+                return
+            }
+            if success, message.value("eventlist", is: "start") {
+                entry.collecting = true
+                pending[id] = entry
+                return
+            }
+            let isAsyncOriginate = entry.name == "Originate" && success
+            outputs.append(.result(ActionResult(actionID: id, action: entry.name, success: success, message: text,
+                                                output: AMICommandOutput.lines(of: message), listEvents: [], final: !isAsyncOriginate)))
+            if isAsyncOriginate {
+                entry.awaitingOriginateResponse = true
+                pending[id] = entry
+            } else {
+                pending[id] = nil
+            }
+        }
+    }
+
+    private mutating func event(_ message: AMIMessage, now: Timestamp, outputs: inout [Output], events: inout [CallEvent]) {
+        if let id = message.actionID, var entry = pending[id] {
+            if entry.awaitingOriginateResponse, message.eventName == "OriginateResponse" {
+                pending[id] = nil
+                outputs.append(.result(ActionResult(actionID: id, action: entry.name, success: message.value("response", is: "Success"),
+                                                    message: message["reason"].map { "reason \($0)" }, output: [], listEvents: [], final: true)))
+                return
+            }
+            if entry.collecting {
+                if message.value("eventlist", is: "Complete") || (message.eventName?.hasSuffix("Complete") ?? false) {
+                    pending[id] = nil
+                    if entry.purpose == .user {
+                        outputs.append(.result(ActionResult(actionID: id, action: entry.name, success: true, message: nil,
+                                                            output: [], listEvents: entry.listEvents, final: true)))
+                    }
+                } else if entry.purpose == .user {
+                    entry.listEvents.append(message)
+                    pending[id] = entry
+                }
+            }
+        }
+        events.append(contentsOf: tracker.handle(message, now: now))
+        if isLoggedIn, message.eventName == "FullyBooted" || message.eventName == "Reload",
+           !pending.values.contains(where: { $0.purpose == .resync }) {
+            resync(outputs: &outputs)
+        }
+    }
+
+    // MARK: - Helpers
+
+    private mutating func resync(outputs: inout [Output]) {
+        for action in AMIActions.resync(dialect: currentDialect, technology: settings.channelTechnology) {
+            if action.name == "CoreShowChannels" || action.name == "Status" { tracker.beginChannelResync() }
+            sendInternal(action, purpose: .resync, outputs: &outputs)
+        }
+    }
+
+    private mutating func sendInternal(_ action: AMIAction, purpose: Purpose, outputs: inout [Output]) {
+        let (_, bytes) = encode(action, purpose: purpose)
+        if let bytes { outputs.append(.send(bytes)) }
+    }
+
+    private mutating func encode(_ action: AMIAction, purpose: Purpose) -> (String, [UInt8]?) {
+        actionCounter += 1
+        let id = "tamas-\(connectionNumber)-\(actionCounter)"
+        guard let bytes = try? action.encoded(actionID: id) else { return (id, nil) }
+        pending[id] = Pending(name: action.name, purpose: purpose)
+        return (id, bytes)
+    }
+
+    private mutating func reject(_ reason: String, now: Timestamp, outputs: inout [Output], events: inout [CallEvent]) {
+        phase = .rejected
+        outputs.append(.status(.loginRejected(reason: reason)))
+        outputs.append(.close)
+        events.append(agentStatus("loginRejected", detail: reason, at: now))
+    }
+
+    private mutating func linkLost(_ reason: String, now: Timestamp) -> [Output] {
+        phase = .waitingToReconnect
+        pending = [:]
+        pingActionID = nil
+        pingSentAt = nil
+        let delay = reconnectDelayMillis()
+        failedAttempts += 1
+        return [
+            .events([agentStatus("linkLost", detail: reason, at: now)]),
+            .status(.linkLost(reason: reason)),
+            .reconnect(afterMillis: delay),
+        ]
+    }
+
+    /// Exponential from 1 s, capped at 60 s (PAINPOINTS #2: an uncapped backoff grew to a
+    /// day), with the upper half jittered so many agents do not reconnect in lockstep.
+    private mutating func reconnectDelayMillis() -> Int64 {
+        let base = min(Self.maxBackoffMillis, Int64(1000) << Int64(min(failedAttempts, 16)))
+        let half = base / 2
+        return half + Int64.random(in: 0...half, using: &jitter)
+    }
+
+    static let maxBackoffMillis: Int64 = 60_000
+
+    private func agentStatus(_ state: String, detail: String, at: Timestamp) -> CallEvent {
+        CallEvent(eventId: StableID.make(settings.systemKey, "ami", "agent.status", state, detail, String(at.epochMillis)),
+                  type: .agentStatus, systemKey: settings.systemKey, source: SourceName.ami.rawValue, at: at,
+                  state: state, detail: detail)
+    }
+}

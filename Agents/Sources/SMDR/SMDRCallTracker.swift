@@ -1,0 +1,255 @@
+import TamasEvents
+
+/// Turns SMDR call lines into calls.
+///
+/// An SMDR call is spread over several lines: an RC line while it rings, one line per
+/// ring-group member that stopped ringing (`00:00'00`, NA), the answering extension's line at
+/// hang-up, and a line per transfer leg. Lines with the same CO line and the same other party
+/// whose legs overlap in time are one call; the call's id comes from its first line, so any
+/// re-reading of the same lines, in any timing, yields the same callId.
+struct SMDRCallTracker {
+    private let factory: SMDREventFactory
+    private let ignoredExtensions: Set<String>
+    private let ignoreZeroDuration: Bool
+    private let windowSeconds: Int
+    private let toleranceSeconds: Int
+    private let retentionSeconds: Int
+
+    private var calls: [SMDRCallKey: SMDRCall] = [:]
+    /// Calls that may still be reported missed; few at any moment, so a list is cheapest.
+    private var pendingKeys: [SMDRCallKey] = []
+    /// Where an extension's last incoming call is, for linking its FW (forward to CO) line.
+    private var incomingByExtension: [String: SMDRCallKey] = [:]
+    private var newestPrinted: Timestamp?
+    private var insertionsSinceSweep = 0
+    private static let sweepInterval = 4096
+    private static let maximumCalls = 65_536
+
+    init(settings: SMDRSettings, factory: SMDREventFactory) {
+        self.factory = factory
+        ignoredExtensions = Set(settings.ignoredExtensions)
+        ignoreZeroDuration = settings.ignoreZeroDuration
+        windowSeconds = max(0, settings.groupWindowSeconds)
+        toleranceSeconds = max(0, settings.groupToleranceSeconds)
+        retentionSeconds = max(settings.linkRetentionSeconds, settings.groupWindowSeconds)
+    }
+
+    mutating func handle(_ record: SMDRRecord, raw: String, timing: SMDRLegTiming, now: Timestamp) -> [CallEvent] {
+        var events: [CallEvent] = []
+        var touched: SMDRCallKey?
+        switch record.kind {
+        case .incoming: touched = incoming(record, raw: raw, timing: timing, now: now, into: &events)
+        case .outgoing: touched = outgoing(record, raw: raw, timing: timing, now: now, into: &events)
+        case .intercom: intercom(record, raw: raw, timing: timing, into: &events)
+        }
+        if newestPrinted.map({ timing.printed > $0 }) ?? true { newestPrinted = timing.printed }
+        let window = windowSeconds
+        flushPending(except: touched, into: &events) { call in
+            timing.printed >= call.latestEnd.adding(seconds: 59 + window)
+        }
+        sweepIfDue()
+        return events
+    }
+
+    /// Reports unanswered groups whose lines stopped arriving `groupWindowSeconds` ago.
+    mutating func tick(now: Timestamp) -> [CallEvent] {
+        var events: [CallEvent] = []
+        let window = windowSeconds
+        flushPending(except: nil, into: &events) { call in
+            call.lastArrival.seconds(until: now) >= window
+        }
+        return events
+    }
+
+    mutating func finish() -> [CallEvent] {
+        var events: [CallEvent] = []
+        flushPending(except: nil, into: &events) { _ in true }
+        return events
+    }
+
+    // MARK: - Incoming
+
+    private mutating func incoming(_ record: SMDRRecord, raw: String, timing: SMDRLegTiming, now: Timestamp,
+                                   into events: inout [CallEvent]) -> SMDRCallKey? {
+        let key = SMDRCallKey(direction: .inbound, line: record.coLine ?? "",
+                              party: record.number.isEmpty ? (record.callerName ?? "") : record.number)
+        let extensionNumber = record.extension
+        let ignored = extensionNumber.map(ignoredExtensions.contains) ?? false
+        let answers = !ignored && extensionNumber != nil && (record.durationSec ?? 0) > 0 && record.conditionCode != "NA"
+        guard var call = openCall(for: key, record: record, raw: raw, timing: timing, answers: answers, now: now,
+                                  into: &events) else {
+            return nil
+        }
+        call.add(line: raw, timing: timing, now: now)
+        if record.isRingingNotice {
+            call.addMember(extensionNumber, ignored: ignored)
+            call.awaitingEndLine = !call.answerLineSeen
+            call.ringingReported = true
+            events.append(factory.ringing(call, cause: raw))
+        } else if record.isAnswerNotice {
+            call.awaitingEndLine = !call.answerLineSeen
+            if !ignored, let extensionNumber {
+                call.addMember(extensionNumber, ignored: false)
+                call.answeredBy = extensionNumber
+                call.answeredAt = timing.answeredAt
+                call.ringSec = record.ringSec
+                events.append(factory.answered(call, cause: raw))
+            }
+        } else {
+            call.awaitingEndLine = false
+            if !answers, let ring = record.ringSec, !call.answerLineSeen { call.ringSec = max(call.ringSec ?? 0, ring) }
+            call.addMember(extensionNumber, ignored: ignored)
+            if answers, let extensionNumber {
+                answer(&call, by: extensionNumber, record: record, timing: timing)
+                if let extensionNumber = record.extension { incomingByExtension[extensionNumber] = key }
+                if !call.ringingReported {
+                    call.ringingReported = true
+                    events.append(factory.ringing(call, cause: raw))
+                }
+                call.endReported = true
+                events.append(factory.ended(call, disposition: .answered, cause: raw))
+            }
+        }
+        store(call)
+        return key
+    }
+
+    private func answer(_ call: inout SMDRCall, by extensionNumber: String, record: SMDRRecord, timing: SMDRLegTiming) {
+        let duration = record.durationSec ?? 0
+        if call.answerLineSeen {
+            call.transferredTo = extensionNumber
+            call.durationSec += duration
+        } else {
+            call.answerLineSeen = true
+            call.answeredBy = extensionNumber
+            call.answeredAt = min(call.answeredAt ?? timing.answeredAt, timing.answeredAt)
+            call.durationSec = duration
+            call.ringSec = record.ringSec ?? call.ringSec
+        }
+    }
+
+    /// The call this line continues, or a new one. `nil` for an exact repeat of a line the
+    /// call already has (a PBX resend): its events were already produced.
+    private mutating func openCall(for key: SMDRCallKey, record: SMDRRecord, raw: String, timing: SMDRLegTiming,
+                                   answers: Bool, now: Timestamp, into events: inout [CallEvent]) -> SMDRCall? {
+        if let existing = calls[key] {
+            if existing.lines.contains(raw) { return nil }
+            let joins = answers ? existing.accepts(timing, toleranceSeconds: toleranceSeconds)
+                : existing.acceptsRingingLeg(timing, toleranceSeconds: toleranceSeconds)
+            if joins { return existing }
+            if existing.isPendingMissed { reportMissed(existing, into: &events) }
+        }
+        return SMDRCall(callId: factory.callId(firstLine: raw), key: key, record: record, timing: timing, now: now)
+    }
+
+    private mutating func store(_ call: SMDRCall) {
+        if calls.updateValue(call, forKey: call.key) == nil { insertionsSinceSweep += 1 }
+        let isPending = call.isPendingMissed && call.key.direction == .inbound
+        if let index = pendingKeys.firstIndex(of: call.key) {
+            if !isPending { pendingKeys.remove(at: index) }
+        } else if isPending {
+            pendingKeys.append(call.key)
+        }
+    }
+
+    private mutating func reportMissed(_ call: SMDRCall, into events: inout [CallEvent]) {
+        var reported = call
+        let cause = "missed:" + (call.lines.last ?? "")
+        if !reported.ringingReported {
+            reported.ringingReported = true
+            events.append(factory.ringing(reported, cause: cause))
+        }
+        reported.endReported = true
+        events.append(factory.ended(reported, disposition: .missed, cause: cause))
+        calls[call.key] = reported
+        pendingKeys.removeAll { $0 == call.key }
+    }
+
+    private mutating func flushPending(except touched: SMDRCallKey?, into events: inout [CallEvent],
+                                       when isDue: (SMDRCall) -> Bool) {
+        guard !pendingKeys.isEmpty else { return }
+        for key in pendingKeys where key != touched {
+            guard let call = calls[key], call.isPendingMissed else { continue }
+            if isDue(call) { reportMissed(call, into: &events) }
+        }
+    }
+
+    // MARK: - Outgoing and intercom
+
+    private mutating func outgoing(_ record: SMDRRecord, raw: String, timing: SMDRLegTiming, now: Timestamp,
+                                   into events: inout [CallEvent]) -> SMDRCallKey? {
+        let duration = record.durationSec ?? 0
+        if ignoreZeroDuration, record.durationSec == 0 { return nil }
+        if record.conditionCode == "FW", linkForward(record, raw: raw, timing: timing, now: now, into: &events) {
+            return nil
+        }
+        let key = SMDRCallKey(direction: .outbound, line: record.coLine ?? "", party: record.number)
+        if record.dialTransferred, var call = calls[key], call.accepts(timing, toleranceSeconds: toleranceSeconds) {
+            if call.lines.contains(raw) { return nil }
+            call.add(line: raw, timing: timing, now: now)
+            call.transferredTo = record.extension
+            call.durationSec += duration
+            store(call)
+            events.append(factory.ended(call, disposition: call.durationSec > 0 ? .answered : .noAnswer, cause: raw))
+            return key
+        }
+        if let existing = calls[key], existing.lines.contains(raw) { return nil }
+        var call = SMDRCall(callId: factory.callId(firstLine: raw), key: key, record: record, timing: timing, now: now)
+        call.add(line: raw, timing: timing, now: now)
+        call.placedBy = record.extension
+        call.durationSec = duration
+        call.ringSec = record.ringSec
+        call.answeredAt = duration > 0 ? timing.answeredAt : nil
+        call.endReported = true
+        store(call)
+        events.append(factory.ended(call, disposition: duration > 0 ? .answered : .noAnswer, cause: raw))
+        return key
+    }
+
+    /// FW: a CO-to-CO forward prints the incoming leg and then this outgoing leg with the same
+    /// extension; it is the incoming call's continuation, not a call of its own.
+    private mutating func linkForward(_ record: SMDRRecord, raw: String, timing: SMDRLegTiming, now: Timestamp,
+                                      into events: inout [CallEvent]) -> Bool {
+        guard let extensionNumber = record.extension, let key = incomingByExtension[extensionNumber],
+              var call = calls[key], call.accepts(timing, toleranceSeconds: toleranceSeconds) else { return false }
+        if call.lines.contains(raw) { return true }
+        call.add(line: raw, timing: timing, now: now)
+        call.transferredTo = factory.numberPlan.normalize(record.number, direction: .outbound) ?? record.number
+        store(call)
+        events.append(factory.ended(call, disposition: call.answerLineSeen ? .answered : .missed, cause: raw))
+        return true
+    }
+
+    private mutating func intercom(_ record: SMDRRecord, raw: String, timing: SMDRLegTiming,
+                                   into events: inout [CallEvent]) {
+        let duration = record.durationSec ?? 0
+        if ignoreZeroDuration, record.durationSec == 0 { return }
+        let key = SMDRCallKey(direction: .internal, line: "", party: record.number)
+        var call = SMDRCall(callId: factory.callId(firstLine: raw), key: key, record: record, timing: timing,
+                            now: timing.printed)
+        call.add(line: raw, timing: timing, now: timing.printed)
+        call.placedBy = record.extension
+        call.addMember(record.extension, ignored: false)
+        call.addMember(record.number, ignored: false)
+        call.durationSec = duration
+        call.answeredAt = duration > 0 ? timing.answeredAt : nil
+        var event = factory.ended(call, disposition: record.durationSec == 0 ? .noAnswer : .answered, cause: raw)
+        if record.durationSec == nil {
+            event.detail = "intercom line without a duration: reported as answered, length unknown"
+            event.answeredAt = nil
+        }
+        events.append(event)
+    }
+
+    // MARK: - Memory bound
+
+    /// Ended calls are kept `linkRetentionSeconds` of PBX time for late legs, then dropped.
+    private mutating func sweepIfDue() {
+        guard insertionsSinceSweep >= Self.sweepInterval, let newestPrinted else { return }
+        insertionsSinceSweep = 0
+        let horizon = newestPrinted.adding(seconds: -retentionSeconds)
+        calls = calls.filter { _, call in call.isPendingMissed || call.latestEnd >= horizon }
+        if calls.count > Self.maximumCalls { calls = calls.filter { _, call in call.isPendingMissed } }
+        incomingByExtension = incomingByExtension.filter { calls[$0.value] != nil }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import TamasEvents
+
+/// The SMDR source: bytes from the PBX port in, call events out.
+public struct SMDRDecoder: SourceStateMachine {
+    public let settings: SMDRSettings
+    private var framer = LineFramer()
+    private var clock: SMDRClock
+    private var tracker: SMDRCallTracker
+    private let factory: SMDREventFactory
+    /// Said once, on the first input: the configured zone is unknown and UTC is used.
+    private var pendingConfigurationWarning: String?
+
+    public init(settings: SMDRSettings) {
+        self.settings = settings
+        let zone = TimeZone(identifier: settings.timeZone)
+        if zone == nil {
+            pendingConfigurationWarning = "unknown timeZone '\(settings.timeZone)': PBX times are read as UTC"
+        }
+        clock = SMDRClock(timeZone: zone ?? TimeZone(secondsFromGMT: 0) ?? .current, dateFormat: settings.dateFormat,
+                          model: settings.model)
+        factory = SMDREventFactory(systemKey: settings.systemKey, numberPlan: settings.numberPlan)
+        tracker = SMDRCallTracker(settings: settings, factory: factory)
+    }
+
+    public mutating func receive(_ bytes: [UInt8], now: Timestamp) -> [CallEvent] {
+        var events = configurationWarning(now: now)
+        for line in framer.push(bytes) {
+            events += receive(line: line.text, truncated: line.truncated, now: now)
+        }
+        return events
+    }
+
+    public mutating func tick(now: Timestamp) -> [CallEvent] {
+        configurationWarning(now: now) + tracker.tick(now: now)
+    }
+
+    public mutating func finish(now: Timestamp) -> [CallEvent] {
+        var events = configurationWarning(now: now)
+        for line in framer.flush() {
+            events += receive(line: line.text, truncated: line.truncated, now: now)
+        }
+        return events + tracker.finish()
+    }
+
+    /// One already framed line (file replays and benchmarks that split lines themselves).
+    public mutating func receive(line: String, truncated: Bool = false, now: Timestamp) -> [CallEvent] {
+        if truncated {
+            return [factory.unparsed(line, reason: "line longer than \(framer.maxLineBytes) bytes without a line end", at: now)]
+        }
+        switch SMDRLineParser.parse(line) {
+        case .layoutLine:
+            return []
+        case .notACall(let reason), .unparsed(let reason):
+            return [factory.unparsed(line, reason: reason, at: now)]
+        case .record(let record):
+            guard let printed = clock.printedInstant(of: record) else {
+                let order = clock.dateOrder(for: record).rawValue
+                return [factory.unparsed(line, reason: "date is not a valid \(order) date", at: now)]
+            }
+            let timing = SMDRLegTiming(printed: printed, record: record, printedTime: clock.printedTime(for: record))
+            return tracker.handle(record, raw: line, timing: timing, now: now)
+        }
+    }
+
+    private mutating func configurationWarning(now: Timestamp) -> [CallEvent] {
+        guard let warning = pendingConfigurationWarning else { return [] }
+        pendingConfigurationWarning = nil
+        return [factory.status("misconfigured", detail: warning, at: now)]
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import Logging
+import TamasEvents
+import TamasLink
+
+/// The agents connected right now: what `tamasctl agents` shows beside the stored records, and
+/// the route for commands (click-to-call, spy, recording fetch) to the agent serving a system.
+public actor AgentRegistry {
+    public struct Live: Sendable {
+        public var agentId: String
+        public var name: String
+        public var remoteAddress: String
+        public var connectedSince: Timestamp
+        public var spool: SpoolReport?
+        public var deviceState: String?
+        public var systemKeys: [String]
+        let connection: UUID
+        let send: @Sendable (LinkMessage) async throws -> Void
+        public let close: @Sendable () -> Void
+    }
+
+    public enum CommandError: Error, CustomStringConvertible {
+        case notConnected(String)
+        case timedOut(String, seconds: Double)
+        case disconnected(String)
+
+        public var description: String {
+            switch self {
+            case .notConnected(let who): "no connected agent serves \(who)"
+            case .timedOut(let name, let seconds): "agent '\(name)' did not answer within \(seconds) s"
+            case .disconnected(let name): "agent '\(name)' disconnected before answering"
+            }
+        }
+    }
+
+    private var live: [String: Live] = [:]
+    private var pending: [String: (agentId: String, continuation: CheckedContinuation<CommandResult, Error>)] = [:]
+    private let metrics: CollectorMetrics
+
+    public init(metrics: CollectorMetrics) {
+        self.metrics = metrics
+    }
+
+    /// A second connection with the same credentials replaces the first (the newer one is the
+    /// agent that restarted; the older one is a half-dead socket).
+    func register(_ entry: Live) -> Live? {
+        let replaced = live[entry.agentId]
+        live[entry.agentId] = entry
+        replaced?.close()
+        metrics.agentsConnected.set(Int64(live.count))
+        return replaced
+    }
+
+    func unregister(agentId: String, connection: UUID) {
+        guard live[agentId]?.connection == connection else { return }
+        live[agentId] = nil
+        metrics.agentsConnected.set(Int64(live.count))
+        for (id, waiting) in pending where waiting.agentId == agentId {
+            pending[id] = nil
+            waiting.continuation.resume(throwing: CommandError.disconnected(agentId))
+        }
+    }
+
+    func heartbeat(agentId: String, name: String, _ heartbeat: Heartbeat) {
+        guard var entry = live[agentId] else { return }
+        if let spool = heartbeat.spool {
+            entry.spool = spool
+            metrics.spoolBacklog(agent: name).set(Int64(spool.backlog))
+        }
+        if let state = heartbeat.deviceState { entry.deviceState = state }
+        live[agentId] = entry
+    }
+
+    public func snapshot() -> [String: Live] { live }
+
+    public func connectedAgent(servingSystem systemKey: String) -> Live? {
+        live.values.sorted { $0.connectedSince < $1.connectedSince }.first { $0.systemKeys.contains(systemKey) }
+    }
+
+    public func connectedAgent(named name: String) -> Live? {
+        live.values.first { $0.name == name }
+    }
+
+    /// Sends a command and waits for the agent's result.
+    public func execute(_ command: Command, on agent: Live, timeoutSeconds: Double) async throws -> CommandResult {
+        try await withCheckedThrowingContinuation { continuation in
+            pending[command.id] = (agent.agentId, continuation)
+            Task {
+                do {
+                    try await agent.send(.command(command))
+                } catch {
+                    self.fail(command.id, CommandError.disconnected(agent.name))
+                }
+            }
+            Task {
+                try? await Task.sleep(for: .seconds(timeoutSeconds))
+                self.fail(command.id, CommandError.timedOut(agent.name, seconds: timeoutSeconds))
+            }
+        }
+    }
+
+    func complete(_ result: CommandResult) {
+        pending.removeValue(forKey: result.id)?.continuation.resume(returning: result)
+    }
+
+    private func fail(_ commandId: String, _ error: CommandError) {
+        pending.removeValue(forKey: commandId)?.continuation.resume(throwing: error)
+    }
+}

@@ -1,0 +1,328 @@
+import Foundation
+import GRDB
+import Logging
+import NIOCore
+import TamasEvents
+import TamasLink
+
+/// The collector's durable state in one SQLite file (WAL, `synchronous=FULL`): enrolled agents,
+/// every distinct event, one assembled record per call, and quarantined events.
+///
+/// Deduplication is a UNIQUE (system_key, event_id) constraint, not a time window: a resend after
+/// a week-long outage, a restarted agent re-reading its file, and two agents reading the same
+/// PBX all collapse into the one row that is already there.
+public final class CollectorStore: Sendable {
+    let database: DatabasePool
+    private let json = EventJSON()
+
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        database = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(database)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE agents (
+                    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, secret_hash TEXT NOT NULL,
+                    system_keys TEXT NOT NULL, created_at_ms INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,
+                    kind TEXT, version TEXT, host TEXT, last_seen_at_ms INTEGER, last_event_at_ms INTEGER,
+                    events_received INTEGER NOT NULL DEFAULT 0, spool_id TEXT, committed_through INTEGER NOT NULL DEFAULT 0);
+                CREATE TABLE events (
+                    id INTEGER PRIMARY KEY, system_key TEXT NOT NULL, event_id TEXT NOT NULL, type TEXT NOT NULL,
+                    call_id TEXT, at_ms INTEGER NOT NULL, agent_id TEXT NOT NULL, received_at_ms INTEGER NOT NULL,
+                    body BLOB NOT NULL, UNIQUE (system_key, event_id));
+                CREATE INDEX events_call ON events (system_key, call_id);
+                CREATE TABLE calls (
+                    system_key TEXT NOT NULL, call_id TEXT NOT NULL, started_at_ms INTEGER, phase TEXT NOT NULL,
+                    updated_at_ms INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (system_key, call_id));
+                CREATE INDEX calls_started ON calls (started_at_ms DESC);
+                CREATE TABLE quarantine (
+                    id INTEGER PRIMARY KEY, agent_id TEXT NOT NULL, received_at_ms INTEGER NOT NULL,
+                    reason TEXT NOT NULL, body BLOB NOT NULL);
+                CREATE TABLE admin_tokens (hash TEXT PRIMARY KEY, created_at_ms INTEGER NOT NULL);
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: Agents
+
+    public struct AgentRecord: Codable, Sendable, Equatable {
+        public var id: String
+        public var name: String
+        public var systemKeys: [String]
+        public var revoked: Bool
+        public var kind: String?
+        public var version: String?
+        public var host: String?
+        public var lastSeenAt: Timestamp?
+        public var lastEventAt: Timestamp?
+        public var eventsReceived: Int
+        public var spoolId: String?
+        public var committedThrough: UInt64
+    }
+
+    public struct Enrollment: Sendable {
+        public var agent: AgentRecord
+        /// Shown once; only its hash is stored.
+        public var secret: String
+    }
+
+    public enum EnrollmentError: Error, CustomStringConvertible {
+        case nameTaken(String)
+        case invalidName(String)
+        case invalidSystemKey(String)
+        case noSystemKey
+
+        public var description: String {
+            switch self {
+            case .nameTaken(let name): "an agent named '\(name)' already exists"
+            case .invalidName(let name): "agent name '\(name)' must be 1 to 64 letters, digits, '-', '_' or '.'"
+            case .invalidSystemKey(let key): "system key '\(key)': \(SystemKey.rule)"
+            case .noSystemKey: "an agent needs at least one system key"
+            }
+        }
+    }
+
+    public func enroll(name: String, systemKeys: [String]) async throws -> Enrollment {
+        guard !name.isEmpty, name.count <= 64,
+              name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+            throw EnrollmentError.invalidName(name)
+        }
+        guard !systemKeys.isEmpty else { throw EnrollmentError.noSystemKey }
+        if let bad = systemKeys.first(where: { !SystemKey.isValid($0) }) { throw EnrollmentError.invalidSystemKey(bad) }
+        let id = "ag_" + Secrets.random(bytes: 8)
+        let secret = Secrets.random(bytes: 32)
+        let keys = Array(Set(systemKeys)).sorted()
+        try await database.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM agents WHERE name = ?", arguments: [name]) == true {
+                throw EnrollmentError.nameTaken(name)
+            }
+            try db.execute(sql: "INSERT INTO agents (id, name, secret_hash, system_keys, created_at_ms) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [id, name, Secrets.hash(secret), Self.encodeKeys(keys), Self.nowMillis()])
+        }
+        let agent = AgentRecord(id: id, name: name, systemKeys: keys, revoked: false, eventsReceived: 0, committedThrough: 0)
+        return Enrollment(agent: agent, secret: secret)
+    }
+
+    /// Revoked agents are refused at their next hello; their events stay.
+    public func revoke(name: String) async throws -> Bool {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE agents SET revoked = 1 WHERE name = ?", arguments: [name])
+            return db.changesCount > 0
+        }
+    }
+
+    public enum Authentication: Sendable {
+        case accepted(AgentRecord)
+        case refused(String)
+    }
+
+    public func authenticate(agentId: String, secret: String) async throws -> Authentication {
+        let row = try await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM agents WHERE id = ?", arguments: [agentId])
+        }
+        guard let row, Secrets.matches(secret, hash: row["secret_hash"]) else {
+            return .refused("unknown agent id or wrong secret")
+        }
+        let agent = Self.agent(from: row)
+        if agent.revoked { return .refused("agent '\(agent.name)' was revoked") }
+        return .accepted(agent)
+    }
+
+    /// Records what the agent announced and returns the sequence it should resend after: the
+    /// committed point of the same spool, or 0 when the agent's spool is new.
+    public func agentConnected(id: String, hello: Hello) async throws -> UInt64 {
+        try await database.write { db in
+            let previous = try Row.fetchOne(db, sql: "SELECT spool_id, committed_through FROM agents WHERE id = ?", arguments: [id])
+            let sameSpool = previous?["spool_id"] == hello.spoolId
+            let committed: Int64 = sameSpool ? (previous?["committed_through"] ?? 0) : 0
+            try db.execute(sql: """
+                UPDATE agents SET kind = ?, version = ?, host = ?, last_seen_at_ms = ?, spool_id = ?, committed_through = ?
+                WHERE id = ?
+                """, arguments: [hello.kind, hello.version, hello.host, Self.nowMillis(), hello.spoolId, committed, id])
+            return UInt64(committed)
+        }
+    }
+
+    public func agents() async throws -> [AgentRecord] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM agents ORDER BY name").map(Self.agent(from:))
+        }
+    }
+
+    // MARK: Ingest
+
+    public struct IngestResult: Sendable, Equatable {
+        public var stored = 0
+        public var duplicates = 0
+        public var quarantined = 0
+        public var callsUpdated = 0
+    }
+
+    /// Commits one batch in one transaction and returns only after it is durable: the caller
+    /// acknowledges the batch to the agent after this returns, never before.
+    public func ingest(_ batch: EventBatch, from agent: AgentRecord) async throws -> IngestResult {
+        let now = Self.nowMillis()
+        let allowed = Set(agent.systemKeys)
+        var decoded: [(CallEvent, ByteBuffer)] = []
+        var rejected: [(String, ByteBuffer)] = []
+        decoded.reserveCapacity(batch.events.count)
+        for body in batch.events {
+            do {
+                let event = try json.decode(Data(body.readableBytesView))
+                try event.validate()
+                if allowed.contains(event.systemKey) {
+                    decoded.append((event, body))
+                } else {
+                    rejected.append(("system key '\(event.systemKey)' is not enrolled for this agent (enrolled: \(agent.systemKeys.joined(separator: ", ")))", body))
+                }
+            } catch {
+                rejected.append(("not a valid event: \(error)", body))
+            }
+        }
+        let valid = decoded
+        let refused = rejected
+        return try await database.write { db in
+            var result = IngestResult()
+            let insert = try db.cachedStatement(sql: """
+                INSERT OR IGNORE INTO events (system_key, event_id, type, call_id, at_ms, agent_id, received_at_ms, body)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            var callEvents: [String: [CallEvent]] = [:]
+            var callOrder: [String] = []
+            var newestEvent: Int64?
+            for (event, body) in valid {
+                try insert.execute(arguments: [event.systemKey, event.eventId, event.type.rawValue, event.callId,
+                                               event.at.epochMillis, agent.id, now, Data(body.readableBytesView)])
+                guard db.changesCount == 1 else {
+                    result.duplicates += 1
+                    continue
+                }
+                result.stored += 1
+                newestEvent = max(newestEvent ?? event.at.epochMillis, event.at.epochMillis)
+                if event.type.isCallEvent, let callId = event.callId {
+                    let key = event.systemKey + "\u{1F}" + callId
+                    if callEvents[key] == nil { callOrder.append(key) }
+                    callEvents[key, default: []].append(event)
+                }
+            }
+            for key in callOrder {
+                guard let events = callEvents[key], let first = events.first, let callId = first.callId else { continue }
+                let existing = try Data.fetchOne(db, sql: "SELECT body FROM calls WHERE system_key = ? AND call_id = ?",
+                                                 arguments: [first.systemKey, callId])
+                    .flatMap { try? JSONDecoder().decode(CallRecord.self, from: $0) }
+                guard let call = events.reduce(existing, { CallAssembler.apply($1, to: $0) }) else { continue }
+                try db.execute(sql: """
+                    INSERT OR REPLACE INTO calls (system_key, call_id, started_at_ms, phase, updated_at_ms, body)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [call.systemKey, call.callId, call.startedAt?.epochMillis, call.phase.rawValue, now,
+                                     try JSONEncoder().encode(call)])
+                result.callsUpdated += 1
+            }
+            for (reason, body) in refused {
+                try db.execute(sql: "INSERT INTO quarantine (agent_id, received_at_ms, reason, body) VALUES (?, ?, ?, ?)",
+                               arguments: [agent.id, now, reason, Data(body.readableBytesView)])
+                result.quarantined += 1
+            }
+            try db.execute(sql: """
+                UPDATE agents SET committed_through = MAX(committed_through, ?), events_received = events_received + ?,
+                    last_event_at_ms = COALESCE(MAX(last_event_at_ms, ?), ?, last_event_at_ms), last_seen_at_ms = ?
+                WHERE id = ?
+                """, arguments: [Int64(batch.lastSequence), result.stored, newestEvent, newestEvent, now, agent.id])
+            return result
+        }
+    }
+
+    // MARK: Queries
+
+    public func calls(limit: Int, systemKey: String? = nil) async throws -> [CallRecord] {
+        try await database.read { db in
+            let rows: [Data]
+            if let systemKey {
+                rows = try Data.fetchAll(db, sql: "SELECT body FROM calls WHERE system_key = ? ORDER BY started_at_ms DESC LIMIT ?",
+                                         arguments: [systemKey, limit])
+            } else {
+                rows = try Data.fetchAll(db, sql: "SELECT body FROM calls ORDER BY started_at_ms DESC LIMIT ?", arguments: [limit])
+            }
+            let decoder = JSONDecoder()
+            return rows.compactMap { try? decoder.decode(CallRecord.self, from: $0) }
+        }
+    }
+
+    public struct StoredEvent: Sendable {
+        public var id: Int64
+        public var body: Data
+    }
+
+    /// Events stored after `afterId`, oldest first (for `tamasctl events --follow` and exports).
+    public func events(after afterId: Int64, limit: Int) async throws -> [StoredEvent] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, body FROM events WHERE id > ? ORDER BY id LIMIT ?", arguments: [afterId, limit])
+                .map { StoredEvent(id: $0["id"], body: $0["body"]) }
+        }
+    }
+
+    public func latestEventId() async throws -> Int64 {
+        try await database.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM events") ?? 0 }
+    }
+
+    public struct Counts: Sendable, Equatable {
+        public var events: Int
+        public var calls: Int
+        public var quarantined: Int
+    }
+
+    public func counts() async throws -> Counts {
+        try await database.read { db in
+            Counts(events: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events") ?? 0,
+                   calls: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM calls") ?? 0,
+                   quarantined: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM quarantine") ?? 0)
+        }
+    }
+
+    public func isHealthy() async -> Bool {
+        (try? await database.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+    }
+
+    // MARK: Admin tokens
+
+    public func addAdminToken(_ token: String) async throws {
+        try await database.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO admin_tokens (hash, created_at_ms) VALUES (?, ?)",
+                           arguments: [Secrets.hash(token), Self.nowMillis()])
+        }
+    }
+
+    public func isAdminToken(_ token: String) async -> Bool {
+        (try? await database.read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM admin_tokens WHERE hash = ?", arguments: [Secrets.hash(token)])
+        }) == true
+    }
+
+    // MARK: Helpers
+
+    static func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    static func encodeKeys(_ keys: [String]) -> String {
+        String(decoding: (try? JSONEncoder().encode(keys)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    static func agent(from row: Row) -> AgentRecord {
+        let keysText: String = row["system_keys"]
+        let keys = (try? JSONDecoder().decode([String].self, from: Data(keysText.utf8))) ?? []
+        return AgentRecord(
+            id: row["id"], name: row["name"], systemKeys: keys, revoked: row["revoked"] as Bool,
+            kind: row["kind"], version: row["version"], host: row["host"],
+            lastSeenAt: (row["last_seen_at_ms"] as Int64?).map { Timestamp(epochMillis: $0) },
+            lastEventAt: (row["last_event_at_ms"] as Int64?).map { Timestamp(epochMillis: $0) },
+            eventsReceived: row["events_received"], spoolId: row["spool_id"],
+            committedThrough: UInt64(row["committed_through"] as Int64))
+    }
+}

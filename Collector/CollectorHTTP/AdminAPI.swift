@@ -1,0 +1,216 @@
+import CollectorCore
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import TamasEvents
+import TamasLink
+
+/// The collector's HTTP side (docs/api.md): health and metrics without credentials, everything
+/// under /api/v1 behind the admin bearer token that `tamasctl` reads from the data folder.
+public struct AdminAPI: Sendable {
+    public struct Options: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 8080
+        /// Shown to `tamasctl agents add` so it can print a ready agent configuration.
+        public var agentAddress: String
+        public var certificateFingerprint: String?
+
+        public init(agentAddress: String, certificateFingerprint: String?) {
+            self.agentAddress = agentAddress
+            self.certificateFingerprint = certificateFingerprint
+        }
+    }
+
+    let store: CollectorStore
+    let registry: AgentRegistry
+    let metrics: CollectorMetrics
+    let options: Options
+    let logger: Logger
+
+    public init(store: CollectorStore, registry: AgentRegistry, metrics: CollectorMetrics, options: Options, logger: Logger) {
+        self.store = store
+        self.registry = registry
+        self.metrics = metrics
+        self.options = options
+        self.logger = logger
+    }
+
+    public func run(onBound: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let app = Application(
+            router: makeRouter(),
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "tamas-collector"),
+            onServerRunning: { channel in onBound(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        try await app.run()
+    }
+
+    func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("healthz") { _, _ -> Response in
+            let healthy = await store.isHealthy()
+            return try json(["status": healthy ? "ok" : "database unavailable"], status: healthy ? .ok : .serviceUnavailable)
+        }
+        router.get("metrics") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: metrics.text())))
+        }
+        let api = router.group("api/v1").add(middleware: AdminTokenMiddleware(store: store))
+        api.get("agents") { _, _ in try json(try await agentViews()) }
+        api.post("agents") { request, context -> Response in
+            let body = try await request.decode(as: EnrollRequest.self, context: context)
+            do {
+                let enrollment = try await store.enroll(name: body.name, systemKeys: body.systemKeys)
+                logger.notice("agent enrolled", metadata: ["agent": "\(body.name)", "systems": "\(body.systemKeys)"])
+                return try json(EnrollResponse(
+                    name: enrollment.agent.name, agentId: enrollment.agent.id, secret: enrollment.secret,
+                    systemKeys: enrollment.agent.systemKeys, collectorAddress: options.agentAddress,
+                    collectorFingerprint: options.certificateFingerprint), status: .created)
+            } catch let error as CollectorStore.EnrollmentError {
+                throw HTTPError(.badRequest, message: error.description)
+            }
+        }
+        api.delete("agents/:name") { _, context -> Response in
+            let name = try context.parameters.require("name")
+            guard try await store.revoke(name: name) else { throw HTTPError(.notFound, message: "no agent named '\(name)'") }
+            await registry.connectedAgent(named: name)?.close()
+            logger.notice("agent revoked", metadata: ["agent": "\(name)"])
+            return try json(["revoked": name])
+        }
+        api.post("agents/:name/commands") { request, context -> Response in
+            let name = try context.parameters.require("name")
+            let body = try await request.decode(as: CommandRequest.self, context: context)
+            guard let agent = await registry.connectedAgent(named: name) else {
+                throw HTTPError(.conflict, message: "agent '\(name)' is not connected")
+            }
+            let command = Command(id: UUID().uuidString, name: body.name, arguments: body.arguments ?? [:])
+            do {
+                return try json(try await registry.execute(command, on: agent, timeoutSeconds: body.timeoutSeconds ?? 30))
+            } catch let error as AgentRegistry.CommandError {
+                throw HTTPError(.gatewayTimeout, message: error.description)
+            }
+        }
+        api.get("calls") { request, _ -> Response in
+            let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 50, 1), 10_000)
+            let system = request.uri.queryParameters.get("systemKey")
+            return try json(try await store.calls(limit: limit, systemKey: system))
+        }
+        api.get("events") { request, _ -> Response in
+            let after = request.uri.queryParameters.get("after", as: Int64.self) ?? 0
+            let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 500, 1), 10_000)
+            let wait = min(max(request.uri.queryParameters.get("wait", as: Double.self) ?? 0, 0), 60)
+            let deadline = ContinuousClock.now + .seconds(wait)
+            var events = try await store.events(after: after, limit: limit)
+            while events.isEmpty, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(200))
+                events = try await store.events(after: after, limit: limit)
+            }
+            var body = ByteBuffer(string: "{\"last\":\(events.last?.id ?? after),\"events\":[")
+            for (index, event) in events.enumerated() {
+                if index > 0 { body.writeString(",") }
+                body.writeBytes(event.body)
+            }
+            body.writeString("]}")
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
+        }
+        api.get("status") { _, _ -> Response in
+            let counts = try await store.counts()
+            let connected = await registry.snapshot().count
+            return try json(StatusResponse(events: counts.events, calls: counts.calls, quarantined: counts.quarantined,
+                                           agentsConnected: connected))
+        }
+        return router
+    }
+
+    func agentViews() async throws -> [AgentView] {
+        let live = await registry.snapshot()
+        return try await store.agents().map { agent in
+            let connection = live[agent.id]
+            let spool = connection?.spool
+            let status: String
+            if agent.revoked {
+                status = "revoked"
+            } else if connection == nil {
+                status = "disconnected"
+            } else if spool?.state == "full" {
+                status = "spool full"
+            } else if spool?.state == "nearlyFull" {
+                status = "spool nearly full"
+            } else {
+                status = connection?.deviceState ?? "connected"
+            }
+            return AgentView(
+                name: agent.name, agentId: agent.id, kind: agent.kind, version: agent.version, systemKeys: agent.systemKeys,
+                connected: connection != nil, remoteAddress: connection?.remoteAddress,
+                connectedSince: connection?.connectedSince.iso8601, lastEventAt: agent.lastEventAt?.iso8601,
+                lastSeenAt: agent.lastSeenAt?.iso8601, eventsReceived: agent.eventsReceived,
+                spoolBacklog: spool?.backlog, spoolCapacity: spool?.capacity, spoolState: spool?.state,
+                deviceState: connection?.deviceState, status: status)
+        }
+    }
+}
+
+struct AdminTokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    let store: CollectorStore
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+              await store.isAdminToken(String(header.dropFirst("Bearer ".count))) else {
+            throw HTTPError(.unauthorized, message: "admin token missing or wrong (tamasctl reads it from the collector's data folder)")
+        }
+        return try await next(request, context)
+    }
+}
+
+func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return Response(status: status, headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(data: try encoder.encode(value))))
+}
+
+public struct EnrollRequest: Codable, Sendable {
+    public var name: String
+    public var systemKeys: [String]
+}
+
+public struct EnrollResponse: Codable, Sendable {
+    public var name: String
+    public var agentId: String
+    public var secret: String
+    public var systemKeys: [String]
+    public var collectorAddress: String
+    public var collectorFingerprint: String?
+}
+
+public struct CommandRequest: Codable, Sendable {
+    public var name: String
+    public var arguments: [String: String]?
+    public var timeoutSeconds: Double?
+}
+
+public struct StatusResponse: Codable, Sendable {
+    public var events: Int
+    public var calls: Int
+    public var quarantined: Int
+    public var agentsConnected: Int
+}
+
+public struct AgentView: Codable, Sendable {
+    public var name: String
+    public var agentId: String
+    public var kind: String?
+    public var version: String?
+    public var systemKeys: [String]
+    public var connected: Bool
+    public var remoteAddress: String?
+    public var connectedSince: String?
+    public var lastEventAt: String?
+    public var lastSeenAt: String?
+    public var eventsReceived: Int
+    public var spoolBacklog: Int?
+    public var spoolCapacity: Int?
+    public var spoolState: String?
+    public var deviceState: String?
+    public var status: String
+}

@@ -1,0 +1,147 @@
+import CollectorCore
+import Foundation
+import Logging
+import TamasEvents
+import TamasLink
+
+/// `--demo`: enrolls a demo agent, starts a real `tamas-agent jsonl` process beside this
+/// collector (over TLS on loopback, exactly like a production agent) and keeps appending sample
+/// calls to the file it follows, so a first-time user watches calls arrive with `tamasctl`.
+struct DemoFeed: Sendable {
+    static let systemKey = "demo"
+
+    let home: CollectorHome
+    let store: CollectorStore
+    let agentPort: Int
+    let fingerprint: String
+    let logger: Logger
+
+    func run() async throws {
+        let folder = home.folder + "/demo"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let configPath = folder + "/agent.yaml"
+        let feedPath = folder + "/calls.jsonl"
+        if !FileManager.default.fileExists(atPath: configPath) {
+            let existing = try await store.agents().map(\.name)
+            let name = existing.contains("demo") ? "demo-" + Secrets.random(bytes: 2) : "demo"
+            let enrollment = try await store.enroll(name: name, systemKeys: [Self.systemKey])
+            try Secrets.writePrivateFile("""
+                collector:
+                  address: 127.0.0.1:\(agentPort)
+                  agentId: \(enrollment.agent.id)
+                  secret: \(enrollment.secret)
+                  fingerprint: \(fingerprint)
+                spool:
+                  path: \(folder)/spool.sqlite
+                system:
+                  key: \(Self.systemKey)
+                  releaseCode: "9"
+                  countryCode: "98"
+                  cityCode: "21"
+                jsonl:
+                  input: \(feedPath)
+                  follow: true
+
+                """, to: configPath)
+        }
+        let generator = DemoCalls(systemKey: Self.systemKey)
+        let feed = try FeedFile(path: feedPath)
+        try feed.append(generator.morning(endingAt: Date()))
+
+        let agent = Process()
+        agent.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("tamas-agent")
+        agent.arguments = ["jsonl", "--config", configPath]
+        try agent.run()
+        logger.notice("demo agent started", metadata: ["pid": "\(agent.processIdentifier)", "config": "\(configPath)"])
+        defer { agent.terminate() }
+        var sequence = 0
+        while !Task.isCancelled {
+            try await Task.sleep(for: .seconds(5))
+            sequence += 1
+            try feed.append(generator.liveCall(number: sequence, at: Date()))
+        }
+    }
+}
+
+struct FeedFile {
+    let handle: FileHandle
+
+    init(path: String) throws {
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+    }
+
+    func append(_ events: [CallEvent]) throws {
+        let json = EventJSON()
+        var data = Data()
+        for event in events {
+            data.append(try json.encode(event))
+            data.append(0x0A)
+        }
+        try handle.write(contentsOf: data)
+    }
+}
+
+/// Plausible calls of a Tehran office: answered ring-group calls, a missed call, outgoing and
+/// internal calls. Ids are derived from the call's own time so re-running the demo never
+/// duplicates what is already stored.
+struct DemoCalls {
+    let systemKey: String
+    let zone = TimeZone(identifier: "Asia/Tehran") ?? .current
+
+    func morning(endingAt end: Date) -> [CallEvent] {
+        (0..<12).flatMap { index in
+            liveCall(number: 1000 + index, at: end.addingTimeInterval(Double(index - 12) * 240))
+        }
+    }
+
+    func liveCall(number: Int, at date: Date) -> [CallEvent] {
+        let start = Timestamp(date: date, timeZone: zone)
+        let callId = StableID.make(systemKey, "demo", String(start.epochMillis))
+        let extensions = ["201", "202", "203"]
+        let answerer = extensions[number % extensions.count]
+        let customer = "0912\(String(format: "%07d", (number * 7919) % 10_000_000))"
+        let plan = NumberPlan(releaseCode: "9", countryCode: "98", cityCode: "21")
+        func event(_ type: EventType, _ offset: Int, _ fill: (inout CallEvent) -> Void) -> CallEvent {
+            var event = CallEvent(eventId: StableID.make(callId, type.rawValue), type: type, systemKey: systemKey,
+                                  source: SourceName.jsonl.rawValue, at: start.adding(seconds: offset), callId: callId)
+            fill(&event)
+            return event
+        }
+        switch number % 4 {
+        case 0, 1:
+            let from = plan.normalize(customer, direction: .inbound)
+            let talk = 30 + number % 90
+            return [
+                event(.callRinging, 0) { $0.direction = .inbound; $0.from = from; $0.fromRaw = customer; $0.extensions = extensions; $0.line = "01" },
+                event(.callAnswered, 6) { $0.direction = .inbound; $0.from = from; $0.extension = answerer; $0.answeredBy = answerer; $0.line = "01" },
+                event(.callEnded, 6 + talk) {
+                    $0.direction = .inbound; $0.from = from; $0.extension = answerer; $0.line = "01"; $0.disposition = .answered
+                    $0.startedAt = start; $0.answeredAt = start.adding(seconds: 6); $0.endedAt = start.adding(seconds: 6 + talk)
+                    $0.ringSec = 6; $0.durationSec = talk
+                },
+            ]
+        case 2:
+            let from = plan.normalize(customer, direction: .inbound)
+            return [
+                event(.callRinging, 0) { $0.direction = .inbound; $0.from = from; $0.fromRaw = customer; $0.extensions = extensions; $0.line = "02" },
+                event(.callEnded, 20) {
+                    $0.direction = .inbound; $0.from = from; $0.line = "02"; $0.disposition = .missed; $0.extensions = extensions
+                    $0.startedAt = start; $0.endedAt = start.adding(seconds: 20); $0.ringSec = 20; $0.durationSec = 0
+                },
+            ]
+        default:
+            let dialed = "9" + customer
+            let talk = 45 + number % 60
+            return [
+                event(.callEnded, talk) {
+                    $0.direction = .outbound; $0.from = answerer; $0.extension = answerer; $0.toRaw = dialed
+                    $0.to = plan.normalize(dialed, direction: .outbound); $0.line = "03"; $0.disposition = .answered
+                    $0.startedAt = start; $0.answeredAt = start; $0.endedAt = start.adding(seconds: talk); $0.durationSec = talk
+                },
+            ]
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import ArgumentParser
+import CollectorCore
+import CollectorHTTP
+import Foundation
+import Logging
+import NIOSSL
+import TamasEvents
+import TamasLink
+
+@main
+struct TamasCollector: AsyncParsableCommand {
+    static let version = "0.1.0"
+    static let configuration = CommandConfiguration(
+        commandName: "tamas-collector",
+        abstract: "Receives call events from Tamas agents over TLS, deduplicates and stores them, and serves them to CRMs and tamasctl.",
+        version: version,
+        subcommands: [Run.self],
+        defaultSubcommand: Run.self)
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the collector (the default command).",
+        discussion: """
+            On first start it creates, in the data folder: collector.sqlite, a self-signed TLS identity under tls/ \
+            (unless --tls-certificate is given) and admin.token (0600) for tamasctl.
+            """)
+
+    @Option(help: "Data folder (store, TLS identity, admin token).")
+    var dataDir = "/var/lib/tamas"
+
+    @Option(help: "Address agents connect to (TLS).")
+    var listen = "0.0.0.0:\(LinkProtocol.defaultPort)"
+
+    @Option(help: "Address of the HTTP admin API, /metrics and /healthz.")
+    var http = "127.0.0.1:8080"
+
+    @Option(help: "Address agents should use, printed by 'tamasctl agents add' (default: this host's name and the --listen port).")
+    var publicAddress: String?
+
+    @Option(help: "PEM certificate (chain) for the agent listener; default: a self-signed one made on first start.")
+    var tlsCertificate: String?
+
+    @Option(help: "PEM private key for --tls-certificate.")
+    var tlsKey: String?
+
+    @Option(help: "Require agents to present a client certificate issued by this CA (mutual TLS).")
+    var clientCa: String?
+
+    @Option(help: "Seconds between heartbeats on agent links (a link silent for three is closed).")
+    var heartbeatSeconds = LinkProtocol.defaultHeartbeatSeconds
+
+    @Flag(help: "Also start a demo agent that feeds sample calls, so you can watch them arrive.")
+    var demo = false
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel = "info"
+
+    func validate() throws {
+        guard splitAddress(listen) != nil else { throw ValidationError("--listen must be host:port, not '\(listen)'") }
+        guard splitAddress(http) != nil else { throw ValidationError("--http must be host:port, not '\(http)'") }
+        guard (tlsCertificate == nil) == (tlsKey == nil) else { throw ValidationError("--tls-certificate and --tls-key go together") }
+    }
+
+    func run() async throws {
+        LineLogHandler.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info)
+        let logger = Logger(label: "tamas.collector")
+        let home = try CollectorHome(folder: dataDir)
+        let store = try CollectorStore(path: home.databasePath)
+        let (_, tokenCreated) = try await home.ensureAdminToken(store: store)
+        if tokenCreated { logger.notice("admin token created", metadata: ["file": "\(home.adminTokenPath)"]) }
+
+        let (certificate, key): (String, String)
+        if let tlsCertificate, let tlsKey {
+            (certificate, key) = (tlsCertificate, tlsKey)
+        } else {
+            let hostName = ProcessInfo.processInfo.hostName
+            let identity = try home.ensureSelfSignedIdentity(hosts: ["localhost", "127.0.0.1", "::1", hostName])
+            if identity.created { logger.notice("self-signed TLS identity created", metadata: ["certificate": "\(identity.certificate)"]) }
+            (certificate, key) = (identity.certificate, identity.key)
+        }
+        let fingerprint = try LinkTLS.fingerprint(pem: String(contentsOfFile: certificate, encoding: .utf8))
+        let tls = try LinkTLS.serverContext(certificateFile: certificate, privateKeyFile: key, clientCAFile: clientCa)
+
+        let metrics = CollectorMetrics()
+        let registry = AgentRegistry(metrics: metrics)
+        let (listenHost, listenPort) = splitAddress(listen) ?? ("0.0.0.0", LinkProtocol.defaultPort)
+        let (httpHost, httpPort) = splitAddress(http) ?? ("127.0.0.1", 8080)
+        var ingestOptions = IngestServer.Options()
+        ingestOptions.host = listenHost
+        ingestOptions.port = listenPort
+        ingestOptions.heartbeatSeconds = heartbeatSeconds
+        let ingest = IngestServer(store: store, registry: registry, metrics: metrics, tls: tls, options: ingestOptions,
+                                  collectorVersion: TamasCollector.version, logger: logger)
+        let advertised = publicAddress ?? "\(listenHost == "0.0.0.0" || listenHost == "::" ? ProcessInfo.processInfo.hostName : listenHost):\(listenPort)"
+        var apiOptions = AdminAPI.Options(agentAddress: advertised, certificateFingerprint: fingerprint)
+        apiOptions.host = httpHost
+        apiOptions.port = httpPort
+        let api = AdminAPI(store: store, registry: registry, metrics: metrics, options: apiOptions, logger: logger)
+        logger.info("collector starting", metadata: [
+            "version": "\(TamasCollector.version)", "data": "\(dataDir)", "agents": "\(listen)", "http": "\(http)",
+            "fingerprint": "\(fingerprint)", "mutualTLS": "\(clientCa != nil)",
+        ])
+        let (bound, boundSignal) = AsyncStream<Int>.makeStream()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await ingest.run { boundSignal.yield($0) } }
+            group.addTask { try await api.run() }
+            if demo {
+                var ports = bound.makeAsyncIterator()
+                let agentPort = await ports.next() ?? listenPort
+                group.addTask {
+                    try await DemoFeed(home: home, store: store, agentPort: agentPort, fingerprint: fingerprint, logger: logger).run()
+                }
+            }
+            group.addTask { await waitForTerminationSignal() }
+            try await group.next()
+            logger.notice("collector stopping")
+            group.cancelAll()
+        }
+    }
+}
+
+func splitAddress(_ address: String) -> (String, Int)? {
+    guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+          (0...65535).contains(port) else { return nil }
+    var host = String(address[..<colon])
+    if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    return host.isEmpty ? nil : (host, port)
+}
+
+/// Returns on SIGTERM or SIGINT so the collector closes its listeners and store cleanly.
+func waitForTerminationSignal() async {
+    let (stream, continuation) = AsyncStream<Void>.makeStream()
+    let sources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
+        signal(number, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: number)
+        source.setEventHandler { continuation.yield() }
+        source.resume()
+        return source
+    }
+    var iterator = stream.makeAsyncIterator()
+    _ = await iterator.next()
+    sources.forEach { $0.cancel() }
+}

@@ -1,0 +1,79 @@
+import Foundation
+
+func printTable(header: [String], rows: [[String]]) {
+    let widths = header.indices.map { column in
+        ([header[column]] + rows.map { $0[column] }).map(\.count).max() ?? 0
+    }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+            .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+    }
+    print(line(header))
+    rows.forEach { print(line($0)) }
+}
+
+func writePrivate(_ text: String, to path: String) throws {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    guard descriptor >= 0 else { throw AdminError(message: "cannot write \(path): \(String(cString: strerror(errno)))") }
+    defer { close(descriptor) }
+    fchmod(descriptor, 0o600)
+    let bytes = Array(text.utf8)
+    guard bytes.withUnsafeBytes({ write(descriptor, $0.baseAddress, $0.count) }) == bytes.count else {
+        throw AdminError(message: "cannot write \(path): \(String(cString: strerror(errno)))")
+    }
+}
+
+struct AgentRow: Decodable {
+    var name: String
+    var kind: String?
+    var version: String?
+    var systemKeys: [String]
+    var connected: Bool
+    var remoteAddress: String?
+    var connectedSince: String?
+    var lastEventAt: String?
+    var eventsReceived: Int
+    var spoolBacklog: Int?
+    var spoolCapacity: Int?
+    var status: String
+}
+
+struct Enrollment: Decodable {
+    var name: String
+    var agentId: String
+    var secret: String
+    var systemKeys: [String]
+    var collectorAddress: String
+    var collectorFingerprint: String?
+
+    func configuration(systemKey: String) -> String {
+        var lines = [
+            "collector:",
+            "  address: \(collectorAddress)",
+            "  agentId: \(agentId)",
+            "  secret: \(secret)",
+        ]
+        if let collectorFingerprint { lines.append("  fingerprint: \(collectorFingerprint)") }
+        lines += ["spool:", "  path: /var/lib/tamas-agent/spool.sqlite", "system:", "  key: \(systemKey)", ""]
+        return lines.joined(separator: "\n")
+    }
+}
+
+struct CommandAnswer: Decodable {
+    var ok: Bool
+    var output: String?
+    var error: String?
+}
+
+enum AnyCodable: Encodable {
+    case string(String)
+    case list([String])
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .list(let value): try container.encode(value)
+        }
+    }
+}
