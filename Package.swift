@@ -53,6 +53,8 @@ let package = Package(
         ),
         .target(name: "SerialPort", path: "Agents/Serial"),
         .target(name: "JSONLSource", dependencies: ["TamasEvents", "AgentCore"], path: "Agents/Sources/JSONL"),
+        .target(name: "CallerIDSource", dependencies: ["TamasEvents"], path: "Agents/Sources/CallerID"),
+        .target(name: "TelsaSource", dependencies: ["TamasEvents"], path: "Agents/Sources/Telsa"),
         .executableTarget(
             name: "tamas-agent",
             dependencies: [
@@ -110,6 +112,10 @@ let package = Package(
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TamasEventsTests", dependencies: ["TamasEvents"], path: "Tests/TamasEventsTests"),
+        .testTarget(
+            name: "CallerIDTests", dependencies: ["CallerIDSource", "TamasEvents", "TestSupport"],
+            path: "Tests/CallerIDTests", exclude: ["Golden"]),
+        .testTarget(name: "TelsaTests", dependencies: ["TelsaSource", "TamasEvents", "TestSupport"], path: "Tests/TelsaTests"),
         .testTarget(name: "SerialTests", dependencies: ["SerialPort", "TamasEvents", "TestSupport"], path: "Tests/SerialTests"),
         .testTarget(
             name: "TamasLinkTests",

@@ -236,7 +236,7 @@ private struct TrafficWriter {
 
     mutating func emit(leg: Leg, ext: String, co: String?, dial: String, ringShown: Int?, code: String,
                        transferMark: Bool = false) {
-        let printed = startsAtPrint ? leg.start + (transferMark ? 0 : 0) : leg.start + leg.ring + leg.duration
+        let printed = startsAtPrint ? leg.start : leg.start + leg.ring + leg.duration
         emit(at: printed, ext: ext, co: co, dial: dial, code: code, ring: ringShown, duration: leg.duration,
              transferMark: transferMark && startsAtPrint)
     }
