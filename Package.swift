@@ -90,6 +90,13 @@ let package = Package(
             ],
             path: "Collector/CollectorHTTP"
         ),
+        .target(name: "ConnectorKit", dependencies: ["TamasEvents"], path: "Collector/Connectors/ConnectorKit"),
+        .target(name: "PayamGostarConnector", dependencies: ["TamasEvents", "ConnectorKit"], path: "Collector/Connectors/PayamGostar"),
+        .target(
+            name: "WebhookConnector",
+            dependencies: ["TamasEvents", "ConnectorKit", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Collector/Connectors/Webhook"),
+        .target(name: "ZammadConnector", dependencies: ["TamasEvents", "ConnectorKit"], path: "Collector/Connectors/Zammad"),
         .executableTarget(
             name: "tamas-collector",
             dependencies: [
@@ -116,6 +123,10 @@ let package = Package(
             name: "CallerIDTests", dependencies: ["CallerIDSource", "TamasEvents", "TestSupport"],
             path: "Tests/CallerIDTests", exclude: ["Golden"]),
         .testTarget(name: "TelsaTests", dependencies: ["TelsaSource", "TamasEvents", "TestSupport"], path: "Tests/TelsaTests"),
+        .testTarget(
+            name: "ConnectorTests",
+            dependencies: ["ConnectorKit", "PayamGostarConnector", "WebhookConnector", "ZammadConnector", "TamasEvents", "TestSupport"],
+            path: "Tests/ConnectorTests"),
         .testTarget(name: "SerialTests", dependencies: ["SerialPort", "TamasEvents", "TestSupport"], path: "Tests/SerialTests"),
         .testTarget(
             name: "TamasLinkTests",
@@ -134,7 +145,12 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["TamasEvents"],
+            dependencies: [
+                "TamasEvents", "TamasLink", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             path: "Tests/EndToEndTests"
         ),
     ]

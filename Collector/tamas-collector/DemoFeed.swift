@@ -55,11 +55,20 @@ struct DemoFeed: Sendable {
         try agent.run()
         logger.notice("demo agent started", metadata: ["pid": "\(agent.processIdentifier)", "config": "\(configPath)"])
         defer { agent.terminate() }
+        var scheduled: [CallEvent] = []
         var sequence = 0
+        var nextCall = Date()
         while !Task.isCancelled {
-            try await Task.sleep(for: .seconds(5))
-            sequence += 1
-            try feed.append(generator.liveCall(number: sequence, at: Date()))
+            let now = Date()
+            if now >= nextCall {
+                sequence += 1
+                scheduled += generator.liveCall(number: sequence, at: now)
+                nextCall = now.addingTimeInterval(20)
+            }
+            let due = scheduled.filter { $0.at.date <= now }
+            scheduled.removeAll { $0.at.date <= now }
+            try feed.append(due)
+            try await Task.sleep(for: .seconds(1))
         }
     }
 }
@@ -91,9 +100,10 @@ struct DemoCalls {
     let systemKey: String
     let zone = TimeZone(identifier: "Asia/Tehran") ?? .current
 
+    /// The last hour: twelve calls that have all ended by `end`.
     func morning(endingAt end: Date) -> [CallEvent] {
         (0..<12).flatMap { index in
-            liveCall(number: 1000 + index, at: end.addingTimeInterval(Double(index - 12) * 240))
+            liveCall(number: 1000 + index, at: end.addingTimeInterval(Double(index - 13) * 240))
         }
     }
 

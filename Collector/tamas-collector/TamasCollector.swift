@@ -50,6 +50,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Seconds between heartbeats on agent links (a link silent for three is closed).")
     var heartbeatSeconds = LinkProtocol.defaultHeartbeatSeconds
 
+    @Option(help: "Seconds an agent connection may take from accept to a valid hello (TLS handshake included).")
+    var helloTimeoutSeconds: Double = 10
+
     @Flag(help: "Also start a demo agent that feeds sample calls, so you can watch them arrive.")
     var demo = false
 
@@ -90,6 +93,7 @@ struct Run: AsyncParsableCommand {
         ingestOptions.host = listenHost
         ingestOptions.port = listenPort
         ingestOptions.heartbeatSeconds = heartbeatSeconds
+        ingestOptions.helloTimeoutSeconds = helloTimeoutSeconds
         let ingest = IngestServer(store: store, registry: registry, metrics: metrics, tls: tls, options: ingestOptions,
                                   collectorVersion: TamasCollector.version, logger: logger)
         let advertised = publicAddress ?? "\(listenHost == "0.0.0.0" || listenHost == "::" ? ProcessInfo.processInfo.hostName : listenHost):\(listenPort)"

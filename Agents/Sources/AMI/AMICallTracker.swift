@@ -189,6 +189,7 @@ public struct AMICallTracker: Sendable {
         if uniqueidByName[channel.name] == uniqueid { uniqueidByName[channel.name] = nil }
         resyncListed?.remove(uniqueid)
         guard channel.kind.isParty, var call = calls[key], let index = call.legIndex(AMIChannelName(channel.name).base) else { return }
+        call.legs[index].note(channel)
         call.legs[index].ended = true
         call.legs[index].cause = message["cause"].flatMap { Int($0) }
         calls[key] = call
@@ -367,6 +368,7 @@ public struct AMICallTracker: Sendable {
             index = call.legs.count - 1
         }
         call.legs[index].uniqueid = uniqueid
+        call.legs[index].note(channel)
         calls[key] = call
         switch (call.legs[index].role, change) {
         case (.callee, .dialed), (.callee, .ringing): calleeRinging(key, index, at: at, out: &out)
@@ -397,7 +399,7 @@ public struct AMICallTracker: Sendable {
         let leg = call.legs[index]
         lockDirection(&call)
         calls[key] = call
-        let view = CallView(call: call, channels: channels, numberPlan: settings.numberPlan)
+        let view = CallView(call: call, numberPlan: settings.numberPlan)
         switch leg.kind {
         case .extension(let number):
             extensionState(number, .ringing, peer: view.from, callId: call.callId, discriminator: "ringing" + leg.uniqueid, at: at, out: &out)
@@ -422,7 +424,7 @@ public struct AMICallTracker: Sendable {
             call.answeredAt = at
             lockDirection(&call)
             calls[key] = call
-            let view = CallView(call: call, channels: channels, numberPlan: settings.numberPlan)
+            let view = CallView(call: call, numberPlan: settings.numberPlan)
             var event = callEvent(.callAnswered, call: call, view: view, discriminator: "answered", at: at)
             event.answeredBy = leg.kind.extensionNumber
             out.append(event)
@@ -435,7 +437,7 @@ public struct AMICallTracker: Sendable {
                 }
             }
         } else {
-            call.transferredTo = call.transferredTo ?? Self.partyNumber(leg, channels: channels)
+            call.transferredTo = call.transferredTo ?? leg.partyNumber
             calls[key] = call
             if let number = leg.kind.extensionNumber {
                 extensionState(number, .inUse, peer: nil, callId: call.callId, discriminator: "up" + leg.uniqueid, at: at, out: &out)
@@ -466,7 +468,10 @@ public struct AMICallTracker: Sendable {
             for child in finished { parents[child] = nil }
         }
         lockDirection(&call)
-        let view = CallView(call: call, channels: channels, numberPlan: settings.numberPlan)
+        if call.direction == .inbound, call.transferredTo == nil, let index = call.answeredLeg, case .trunk = call.legs[index].kind {
+            call.transferredTo = call.legs[index].partyNumber.flatMap { settings.numberPlan.normalize($0, direction: .outbound) }
+        }
+        let view = CallView(call: call, numberPlan: settings.numberPlan)
         var event = callEvent(.callEnded, call: call, view: view, discriminator: "ended", at: at)
         event.disposition = Self.disposition(call)
         event.startedAt = call.startedAt
@@ -549,16 +554,6 @@ public struct AMICallTracker: Sendable {
     private mutating func link(child: String, to parent: String) {
         guard channels[child]?.linkedid == nil, parents[child] == nil, groupKey(parent) != child else { return }
         parents[child] = parent
-    }
-
-    static func partyNumber(_ leg: Leg, channels: [String: Channel]) -> String? {
-        switch leg.kind {
-        case .extension(let number): return number
-        case .trunk:
-            let channel = channels[leg.uniqueid]
-            return channel?.dialedNumber ?? channel?.exten ?? channel?.callerNumber
-        case .plumbing: return nil
-        }
     }
 
     static func numberInDialString(_ dialString: String?) -> String? {
@@ -669,6 +664,24 @@ struct Leg: Sendable {
     var answered = false
     var ended = false
     var cause: Int?
+    var callerNumber: String?
+    var exten: String?
+    var dialedNumber: String?
+
+    /// Copies the channel's numbers, which outlive the channel itself (it may hang up first).
+    mutating func note(_ channel: Channel) {
+        callerNumber = channel.callerNumber ?? callerNumber
+        exten = channel.exten ?? exten
+        dialedNumber = channel.dialedNumber ?? dialedNumber
+    }
+
+    var partyNumber: String? {
+        switch kind {
+        case .extension(let number): number
+        case .trunk: dialedNumber ?? exten ?? callerNumber
+        case .plumbing: nil
+        }
+    }
 }
 
 struct Call: Sendable {
@@ -724,9 +737,9 @@ struct CallView {
     var `extension`: String?
     var line: String?
 
-    init(call: Call, channels: [String: Channel], numberPlan: NumberPlan) {
+    init(call: Call, numberPlan: NumberPlan) {
         let first = call.legs.first { $0.role != .callee }
-        let firstChannel = first.flatMap { channels[$0.uniqueid] }
+        let firstChannel = first
         let callees = call.legs.filter { $0.role == .callee }
         let answered = call.answeredLeg.map { call.legs[$0] }
         let rungExtension = (answered?.kind.extensionNumber).map { _ in answered } ?? callees.first { $0.rang && $0.kind.extensionNumber != nil }
@@ -747,7 +760,7 @@ struct CallView {
         case .outbound:
             fromRaw = first?.kind.extensionNumber
             from = fromRaw
-            let trunkChannel = trunkCallee.flatMap { channels[$0.uniqueid] }
+            let trunkChannel = trunkCallee
             toRaw = (first?.role == .caller ? firstChannel?.exten : nil) ?? trunkChannel?.dialedNumber ?? trunkChannel?.exten
                 ?? trunkChannel?.callerNumber
             to = toRaw.flatMap { numberPlan.normalize($0, direction: .outbound) }

@@ -25,6 +25,12 @@ struct SMDRLegTiming {
     }
 }
 
+/// A line and its hash, computed once: the line's events' ids and, for a first line, the callId.
+struct SMDRLine {
+    var raw: String
+    var key: String
+}
+
 /// Which lines can be one call: the same direction, CO line and other party.
 struct SMDRCallKey: Hashable {
     var direction: Direction
@@ -38,7 +44,9 @@ struct SMDRCall {
     let callId: String
     let key: SMDRCallKey
     var lines: [String] = []
+    var lastLineKey = ""
     var partyRaw: String
+    var partyNormalized: String?
     var callerName: String?
     var ddi: String?
     var placedBy: String?
@@ -58,10 +66,12 @@ struct SMDRCall {
     var awaitingEndLine = false
     var lastArrival: Timestamp
 
-    init(callId: String, key: SMDRCallKey, record: SMDRRecord, timing: SMDRLegTiming, now: Timestamp) {
+    init(callId: String, key: SMDRCallKey, record: SMDRRecord, partyNormalized: String?, timing: SMDRLegTiming,
+         now: Timestamp) {
         self.callId = callId
         self.key = key
         partyRaw = record.number
+        self.partyNormalized = partyNormalized
         callerName = record.callerName
         ddi = record.ddi
         begin = timing.begin
@@ -84,8 +94,9 @@ struct SMDRCall {
         return timing.end <= answeredAt.adding(seconds: 59 + toleranceSeconds)
     }
 
-    mutating func add(line raw: String, timing: SMDRLegTiming, now: Timestamp) {
-        lines.append(raw)
+    mutating func add(_ line: SMDRLine, timing: SMDRLegTiming, now: Timestamp) {
+        lines.append(line.raw)
+        lastLineKey = line.key
         begin = min(begin, timing.begin)
         latestEnd = max(latestEnd, timing.end)
         lastArrival = now

@@ -34,13 +34,14 @@ struct SMDRCallTracker {
         retentionSeconds = max(settings.linkRetentionSeconds, settings.groupWindowSeconds)
     }
 
-    mutating func handle(_ record: SMDRRecord, raw: String, timing: SMDRLegTiming, now: Timestamp) -> [CallEvent] {
-        var events: [CallEvent] = []
+    mutating func handle(_ record: SMDRRecord, raw: String, timing: SMDRLegTiming, now: Timestamp,
+                         into events: inout [CallEvent]) {
+        let line = SMDRLine(raw: raw, key: factory.lineKey(raw))
         var touched: SMDRCallKey?
         switch record.kind {
-        case .incoming: touched = incoming(record, raw: raw, timing: timing, now: now, into: &events)
-        case .outgoing: touched = outgoing(record, raw: raw, timing: timing, now: now, into: &events)
-        case .intercom: intercom(record, raw: raw, timing: timing, into: &events)
+        case .incoming: touched = incoming(record, line: line, timing: timing, now: now, into: &events)
+        case .outgoing: touched = outgoing(record, line: line, timing: timing, now: now, into: &events)
+        case .intercom: intercom(record, line: line, timing: timing, into: &events)
         }
         if newestPrinted.map({ timing.printed > $0 }) ?? true { newestPrinted = timing.printed }
         let window = windowSeconds
@@ -48,44 +49,39 @@ struct SMDRCallTracker {
             timing.printed >= call.latestEnd.adding(seconds: 59 + window)
         }
         sweepIfDue()
-        return events
     }
 
     /// Reports unanswered groups whose lines stopped arriving `groupWindowSeconds` ago.
-    mutating func tick(now: Timestamp) -> [CallEvent] {
-        var events: [CallEvent] = []
+    mutating func tick(now: Timestamp, into events: inout [CallEvent]) {
         let window = windowSeconds
         flushPending(except: nil, into: &events) { call in
             call.lastArrival.seconds(until: now) >= window
         }
-        return events
     }
 
-    mutating func finish() -> [CallEvent] {
-        var events: [CallEvent] = []
+    mutating func finish(into events: inout [CallEvent]) {
         flushPending(except: nil, into: &events) { _ in true }
-        return events
     }
 
     // MARK: - Incoming
 
-    private mutating func incoming(_ record: SMDRRecord, raw: String, timing: SMDRLegTiming, now: Timestamp,
+    private mutating func incoming(_ record: SMDRRecord, line: SMDRLine, timing: SMDRLegTiming, now: Timestamp,
                                    into events: inout [CallEvent]) -> SMDRCallKey? {
         let key = SMDRCallKey(direction: .inbound, line: record.coLine ?? "",
                               party: record.number.isEmpty ? (record.callerName ?? "") : record.number)
         let extensionNumber = record.extension
         let ignored = extensionNumber.map(ignoredExtensions.contains) ?? false
         let answers = !ignored && extensionNumber != nil && (record.durationSec ?? 0) > 0 && record.conditionCode != "NA"
-        guard var call = openCall(for: key, record: record, raw: raw, timing: timing, answers: answers, now: now,
+        guard var call = openCall(for: key, record: record, line: line, timing: timing, answers: answers, now: now,
                                   into: &events) else {
             return nil
         }
-        call.add(line: raw, timing: timing, now: now)
+        call.add(line, timing: timing, now: now)
         if record.isRingingNotice {
             call.addMember(extensionNumber, ignored: ignored)
             call.awaitingEndLine = !call.answerLineSeen
             call.ringingReported = true
-            events.append(factory.ringing(call, cause: raw))
+            events.append(factory.ringing(call, cause: .line(key: line.key)))
         } else if record.isAnswerNotice {
             call.awaitingEndLine = !call.answerLineSeen
             if !ignored, let extensionNumber {
@@ -93,7 +89,7 @@ struct SMDRCallTracker {
                 call.answeredBy = extensionNumber
                 call.answeredAt = timing.answeredAt
                 call.ringSec = record.ringSec
-                events.append(factory.answered(call, cause: raw))
+                events.append(factory.answered(call, cause: .line(key: line.key)))
             }
         } else {
             call.awaitingEndLine = false
@@ -104,10 +100,10 @@ struct SMDRCallTracker {
                 if let extensionNumber = record.extension { incomingByExtension[extensionNumber] = key }
                 if !call.ringingReported {
                     call.ringingReported = true
-                    events.append(factory.ringing(call, cause: raw))
+                    events.append(factory.ringing(call, cause: .line(key: line.key)))
                 }
                 call.endReported = true
-                events.append(factory.ended(call, disposition: .answered, cause: raw))
+                events.append(factory.ended(call, disposition: .answered, cause: .line(key: line.key)))
             }
         }
         store(call)
@@ -130,16 +126,22 @@ struct SMDRCallTracker {
 
     /// The call this line continues, or a new one. `nil` for an exact repeat of a line the
     /// call already has (a PBX resend): its events were already produced.
-    private mutating func openCall(for key: SMDRCallKey, record: SMDRRecord, raw: String, timing: SMDRLegTiming,
+    private mutating func openCall(for key: SMDRCallKey, record: SMDRRecord, line: SMDRLine, timing: SMDRLegTiming,
                                    answers: Bool, now: Timestamp, into events: inout [CallEvent]) -> SMDRCall? {
         if let existing = calls[key] {
-            if existing.lines.contains(raw) { return nil }
+            if existing.lines.contains(line.raw) { return nil }
             let joins = answers ? existing.accepts(timing, toleranceSeconds: toleranceSeconds)
                 : existing.acceptsRingingLeg(timing, toleranceSeconds: toleranceSeconds)
             if joins { return existing }
             if existing.isPendingMissed { reportMissed(existing, into: &events) }
         }
-        return SMDRCall(callId: factory.callId(firstLine: raw), key: key, record: record, timing: timing, now: now)
+        return newCall(key: key, record: record, line: line, timing: timing, now: now)
+    }
+
+    private func newCall(key: SMDRCallKey, record: SMDRRecord, line: SMDRLine, timing: SMDRLegTiming,
+                         now: Timestamp) -> SMDRCall {
+        SMDRCall(callId: line.key, key: key, record: record,
+                 partyNormalized: factory.normalizedParty(record.number, direction: key.direction), timing: timing, now: now)
     }
 
     private mutating func store(_ call: SMDRCall) {
@@ -154,7 +156,7 @@ struct SMDRCallTracker {
 
     private mutating func reportMissed(_ call: SMDRCall, into events: inout [CallEvent]) {
         var reported = call
-        let cause = "missed:" + (call.lines.last ?? "")
+        let cause = SMDREventFactory.Cause.missed(lastLineKey: call.lastLineKey)
         if !reported.ringingReported {
             reported.ringingReported = true
             events.append(factory.ringing(reported, cause: cause))
@@ -176,64 +178,62 @@ struct SMDRCallTracker {
 
     // MARK: - Outgoing and intercom
 
-    private mutating func outgoing(_ record: SMDRRecord, raw: String, timing: SMDRLegTiming, now: Timestamp,
+    private mutating func outgoing(_ record: SMDRRecord, line: SMDRLine, timing: SMDRLegTiming, now: Timestamp,
                                    into events: inout [CallEvent]) -> SMDRCallKey? {
         let duration = record.durationSec ?? 0
         if ignoreZeroDuration, record.durationSec == 0 { return nil }
-        if record.conditionCode == "FW", linkForward(record, raw: raw, timing: timing, now: now, into: &events) {
+        if record.conditionCode == "FW", linkForward(record, line: line, timing: timing, now: now, into: &events) {
             return nil
         }
         let key = SMDRCallKey(direction: .outbound, line: record.coLine ?? "", party: record.number)
         if record.dialTransferred, var call = calls[key], call.accepts(timing, toleranceSeconds: toleranceSeconds) {
-            if call.lines.contains(raw) { return nil }
-            call.add(line: raw, timing: timing, now: now)
+            if call.lines.contains(line.raw) { return nil }
+            call.add(line, timing: timing, now: now)
             call.transferredTo = record.extension
             call.durationSec += duration
             store(call)
-            events.append(factory.ended(call, disposition: call.durationSec > 0 ? .answered : .noAnswer, cause: raw))
+            events.append(factory.ended(call, disposition: call.durationSec > 0 ? .answered : .noAnswer, cause: .line(key: line.key)))
             return key
         }
-        if let existing = calls[key], existing.lines.contains(raw) { return nil }
-        var call = SMDRCall(callId: factory.callId(firstLine: raw), key: key, record: record, timing: timing, now: now)
-        call.add(line: raw, timing: timing, now: now)
+        if let existing = calls[key], existing.lines.contains(line.raw) { return nil }
+        var call = newCall(key: key, record: record, line: line, timing: timing, now: now)
+        call.add(line, timing: timing, now: now)
         call.placedBy = record.extension
         call.durationSec = duration
         call.ringSec = record.ringSec
         call.answeredAt = duration > 0 ? timing.answeredAt : nil
         call.endReported = true
         store(call)
-        events.append(factory.ended(call, disposition: duration > 0 ? .answered : .noAnswer, cause: raw))
+        events.append(factory.ended(call, disposition: duration > 0 ? .answered : .noAnswer, cause: .line(key: line.key)))
         return key
     }
 
     /// FW: a CO-to-CO forward prints the incoming leg and then this outgoing leg with the same
     /// extension; it is the incoming call's continuation, not a call of its own.
-    private mutating func linkForward(_ record: SMDRRecord, raw: String, timing: SMDRLegTiming, now: Timestamp,
+    private mutating func linkForward(_ record: SMDRRecord, line: SMDRLine, timing: SMDRLegTiming, now: Timestamp,
                                       into events: inout [CallEvent]) -> Bool {
         guard let extensionNumber = record.extension, let key = incomingByExtension[extensionNumber],
               var call = calls[key], call.accepts(timing, toleranceSeconds: toleranceSeconds) else { return false }
-        if call.lines.contains(raw) { return true }
-        call.add(line: raw, timing: timing, now: now)
+        if call.lines.contains(line.raw) { return true }
+        call.add(line, timing: timing, now: now)
         call.transferredTo = factory.numberPlan.normalize(record.number, direction: .outbound) ?? record.number
         store(call)
-        events.append(factory.ended(call, disposition: call.answerLineSeen ? .answered : .missed, cause: raw))
+        events.append(factory.ended(call, disposition: call.answerLineSeen ? .answered : .missed, cause: .line(key: line.key)))
         return true
     }
 
-    private mutating func intercom(_ record: SMDRRecord, raw: String, timing: SMDRLegTiming,
-                                   into events: inout [CallEvent]) {
+    private func intercom(_ record: SMDRRecord, line: SMDRLine, timing: SMDRLegTiming, into events: inout [CallEvent]) {
         let duration = record.durationSec ?? 0
         if ignoreZeroDuration, record.durationSec == 0 { return }
         let key = SMDRCallKey(direction: .internal, line: "", party: record.number)
-        var call = SMDRCall(callId: factory.callId(firstLine: raw), key: key, record: record, timing: timing,
-                            now: timing.printed)
-        call.add(line: raw, timing: timing, now: timing.printed)
+        var call = newCall(key: key, record: record, line: line, timing: timing, now: timing.printed)
+        call.add(line, timing: timing, now: timing.printed)
         call.placedBy = record.extension
         call.addMember(record.extension, ignored: false)
         call.addMember(record.number, ignored: false)
         call.durationSec = duration
         call.answeredAt = duration > 0 ? timing.answeredAt : nil
-        var event = factory.ended(call, disposition: record.durationSec == 0 ? .noAnswer : .answered, cause: raw)
+        var event = factory.ended(call, disposition: record.durationSec == 0 ? .noAnswer : .answered, cause: .line(key: line.key))
         if record.durationSec == nil {
             event.detail = "intercom line without a duration: reported as answered, length unknown"
             event.answeredAt = nil
@@ -245,11 +245,15 @@ struct SMDRCallTracker {
 
     /// Ended calls are kept `linkRetentionSeconds` of PBX time for late legs, then dropped.
     private mutating func sweepIfDue() {
-        guard insertionsSinceSweep >= Self.sweepInterval, let newestPrinted else { return }
+        guard insertionsSinceSweep >= max(Self.sweepInterval, calls.count), let newestPrinted else { return }
         insertionsSinceSweep = 0
         let horizon = newestPrinted.adding(seconds: -retentionSeconds)
-        calls = calls.filter { _, call in call.isPendingMissed || call.latestEnd >= horizon }
-        if calls.count > Self.maximumCalls { calls = calls.filter { _, call in call.isPendingMissed } }
-        incomingByExtension = incomingByExtension.filter { calls[$0.value] != nil }
+        let overfull = calls.count > Self.maximumCalls
+        let expired = calls.compactMap { key, call in
+            !call.isPendingMissed && (overfull || call.latestEnd < horizon) ? key : nil
+        }
+        for key in expired { calls.removeValue(forKey: key) }
+        let orphaned = incomingByExtension.compactMap { calls[$0.value] == nil ? $0.key : nil }
+        for extensionNumber in orphaned { incomingByExtension.removeValue(forKey: extensionNumber) }
     }
 }

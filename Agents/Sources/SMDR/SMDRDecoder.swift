@@ -24,48 +24,66 @@ public struct SMDRDecoder: SourceStateMachine {
     }
 
     public mutating func receive(_ bytes: [UInt8], now: Timestamp) -> [CallEvent] {
-        var events = configurationWarning(now: now)
-        for line in framer.push(bytes) {
-            events += receive(line: line.text, truncated: line.truncated, now: now)
+        var events: [CallEvent] = []
+        let lines = framer.push(bytes)
+        events.reserveCapacity(lines.count + 1)
+        warnAboutConfiguration(now: now, into: &events)
+        for line in lines {
+            handle(line: line.text, truncated: line.truncated, now: now, into: &events)
         }
         return events
     }
 
     public mutating func tick(now: Timestamp) -> [CallEvent] {
-        configurationWarning(now: now) + tracker.tick(now: now)
+        var events: [CallEvent] = []
+        warnAboutConfiguration(now: now, into: &events)
+        tracker.tick(now: now, into: &events)
+        return events
     }
 
     public mutating func finish(now: Timestamp) -> [CallEvent] {
-        var events = configurationWarning(now: now)
+        var events: [CallEvent] = []
+        warnAboutConfiguration(now: now, into: &events)
         for line in framer.flush() {
-            events += receive(line: line.text, truncated: line.truncated, now: now)
+            handle(line: line.text, truncated: line.truncated, now: now, into: &events)
         }
-        return events + tracker.finish()
+        tracker.finish(into: &events)
+        return events
     }
 
     /// One already framed line (file replays and benchmarks that split lines themselves).
     public mutating func receive(line: String, truncated: Bool = false, now: Timestamp) -> [CallEvent] {
+        var events: [CallEvent] = []
+        warnAboutConfiguration(now: now, into: &events)
+        handle(line: line, truncated: truncated, now: now, into: &events)
+        return events
+    }
+
+    private mutating func handle(line: String, truncated: Bool, now: Timestamp, into events: inout [CallEvent]) {
         if truncated {
-            return [factory.unparsed(line, reason: "line longer than \(framer.maxLineBytes) bytes without a line end", at: now)]
+            let reason = "line longer than \(framer.maxLineBytes) bytes without a line end"
+            events.append(factory.unparsed(line, reason: reason, at: now))
+            return
         }
         switch SMDRLineParser.parse(line) {
         case .layoutLine:
-            return []
+            return
         case .notACall(let reason), .unparsed(let reason):
-            return [factory.unparsed(line, reason: reason, at: now)]
+            events.append(factory.unparsed(line, reason: reason, at: now))
         case .record(let record):
             guard let printed = clock.printedInstant(of: record) else {
                 let order = clock.dateOrder(for: record).rawValue
-                return [factory.unparsed(line, reason: "date is not a valid \(order) date", at: now)]
+                events.append(factory.unparsed(line, reason: "date is not a valid \(order) date", at: now))
+                return
             }
             let timing = SMDRLegTiming(printed: printed, record: record, printedTime: clock.printedTime(for: record))
-            return tracker.handle(record, raw: line, timing: timing, now: now)
+            tracker.handle(record, raw: line, timing: timing, now: now, into: &events)
         }
     }
 
-    private mutating func configurationWarning(now: Timestamp) -> [CallEvent] {
-        guard let warning = pendingConfigurationWarning else { return [] }
+    private mutating func warnAboutConfiguration(now: Timestamp, into events: inout [CallEvent]) {
+        guard let warning = pendingConfigurationWarning else { return }
         pendingConfigurationWarning = nil
-        return [factory.status("misconfigured", detail: warning, at: now)]
+        events.append(factory.status("misconfigured", detail: warning, at: now))
     }
 }

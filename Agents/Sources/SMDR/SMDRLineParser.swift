@@ -89,13 +89,11 @@ private enum LineScan {
         var incoming = false
         var incomingWord = false
         var ddi: Range<Int>?
-        var whole: Range<Int>
         var content: Range<Int>
     }
 
     static func readNumberColumn(_ cursor: inout SMDRByteCursor) -> Result<NumberColumn, LineFailure> {
-        let wholeStart = cursor.position
-        var column = NumberColumn(whole: wholeStart..<wholeStart, content: wholeStart..<wholeStart)
+        var column = NumberColumn(content: cursor.position..<cursor.position)
         while cursor.peek == Byte.lessThan {
             guard let close = cursor.find(Byte.greaterThan, within: 40) else {
                 return .failure(.unparsed("'<' without '>' in the number column"))
@@ -126,7 +124,6 @@ private enum LineScan {
         }
         cursor.position = contentEnd
         column.content = contentStart..<contentEnd
-        column.whole = wholeStart..<contentEnd
         return .success(column)
     }
 
@@ -205,7 +202,7 @@ private enum LineScan {
         return .success(SMDRRecord(
             dateFields: date, hour: hour, minute: minute, transferMark: transferMark,
             extension: columns.extensionRange.map { cursor.text($0) }, coLine: columns.coRange.map { cursor.text($0) },
-            kind: kind, dialField: cursor.text(column.whole), number: number, callerName: callerName,
+            kind: kind, number: number, callerName: callerName,
             ddi: column.ddi.map { cursor.text($0) }, dialTransferred: dialTransferred, ringSec: tail.ring,
             durationSec: tail.duration, cost: tail.cost.map { cursor.text($0) }, accountCode: tail.account.map { cursor.text($0) },
             conditionCode: tail.condition.map { cursor.text($0) }, layout: layout))

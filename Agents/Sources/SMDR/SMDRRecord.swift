@@ -28,8 +28,6 @@ public struct SMDRRecord: Codable, Hashable, Sendable {
     public var `extension`: String?
     public var coLine: String?
     public var kind: SMDRCallKind
-    /// The number column as printed, trimmed.
-    public var dialField: String
     /// Caller number (incoming), dialed digits without the trailing `-` (outgoing), called
     /// extension (intercom). Empty when the PBX printed none.
     public var number: String

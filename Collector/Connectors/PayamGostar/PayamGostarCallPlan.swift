@@ -36,9 +36,12 @@ struct PayamGostarCallPlan {
     let peers: [PeerKey]
     let initPeer: PeerKey
     let connected: Set<PeerKey>
+    let startDate: Timestamp
 
-    init(tsKey: String, call: CallRecord, direction: Direction, settings: PayamGostarSettings) {
+    /// `firstSeen` stands in for the start time if the record has none.
+    init(tsKey: String, call: CallRecord, direction: Direction, settings: PayamGostarSettings, firstSeen: Timestamp) {
         self.tsKey = tsKey
+        startDate = call.startedAt ?? firstSeen
         self.call = call
         self.direction = direction
         self.settings = settings
@@ -82,7 +85,6 @@ struct PayamGostarCallPlan {
     }
 
     var isLive: Bool { call.phase != .ended }
-    var startDate: Timestamp { call.startedAt ?? call.lastEventAt ?? Timestamp(epochMillis: 0) }
 
     var callType: PhoneCallType {
         switch direction {
@@ -102,9 +104,10 @@ struct PayamGostarCallPlan {
         "\(call.callId)/\(peer.type == .extension ? "ext" : "trunk")/\(peer.name)"
     }
 
-    /// The channel a recording belongs to: the one that talked, else the first.
+    /// The channel a recording belongs to: the extension that answered, else the first that talked.
     var recordingPeer: PeerKey {
-        call.answeredBy.map { PeerKey(name: $0, type: .extension) } ?? (connected.contains(initPeer) ? initPeer : peers.first { connected.contains($0) } ?? initPeer)
+        if let answerer = call.answeredBy.map({ PeerKey(name: $0, type: .extension) }), peers.contains(answerer) { return answerer }
+        return peers.first { connected.contains($0) } ?? initPeer
     }
 
     func target(_ peer: PeerKey) -> ChannelTarget {

@@ -46,7 +46,8 @@ public struct PayamGostarDelivery: CRMConnector {
             plan = nil
             unplannable = "call \(record.callId) has no direction, so PayamGostar's call type cannot be chosen"
         case (let record?, let direction?):
-            plan = PayamGostarCallPlan(tsKey: event.systemKey, call: record, direction: direction, settings: settings)
+            plan = PayamGostarCallPlan(tsKey: event.systemKey, call: record, direction: direction, settings: settings,
+                                       firstSeen: event.at)
             unplannable = nil
         }
     }

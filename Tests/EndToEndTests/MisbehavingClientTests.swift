@@ -1,0 +1,132 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOSSL
+import TamasLink
+import TestSupport
+import XCTest
+
+/// A wrong secret, a plain-TCP client, a 100 MB frame and a client that never finishes its
+/// handshake are each refused with a clear log line while a good agent keeps streaming.
+final class MisbehavingClientTests: XCTestCase {
+    func testBadClientsAreRefusedWhileAGoodAgentKeepsStreaming() async throws {
+        let folder = try temporaryFolder("e2e-bad")
+        let collector = try CollectorUnderTest(name: "e2e-bad")
+        let feed = try GrowingFile(folder.appendingPathComponent("good.jsonl"))
+        let lines = try SampleTraffic(systemKey: "office5", count: 3000).lines()
+        let goodConfig = try collector.enrollAgent("good", systems: ["office5"], folder: folder,
+                                                   extra: "jsonl:\n  input: \(feed.url.path)\n  follow: true\n")
+        let good = try ChildProcess("tamas-agent", ["jsonl", "--config", goodConfig.path], name: "good agent")
+        let writer = Task.detached {
+            for start in stride(from: 0, to: lines.count, by: 100) {
+                feed.append(lines[start..<min(start + 100, lines.count)])
+                try await Task.sleep(for: .milliseconds(150))
+            }
+        }
+
+        let badConfigText = try String(contentsOf: goodConfig, encoding: .utf8)
+            .replacingOccurrences(of: "secret: ", with: "secret: 00")
+            .replacingOccurrences(of: "good-spool", with: "bad-spool")
+        let badConfig = folder.appendingPathComponent("bad.yaml")
+        try badConfigText.write(to: badConfig, atomically: false, encoding: .utf8)
+        chmod(badConfig.path, 0o600)
+        let bad = try ChildProcess("tamas-agent", ["jsonl", "--config", badConfig.path], name: "wrong-secret agent")
+        bad.waitForLog("collector refused this agent: unknown agent id or wrong secret", timeout: 20)
+        collector.process?.waitForLog("agent connection refused", timeout: 5)
+        bad.terminate()
+
+        let plain = try RawSocket(port: collector.agentPort)
+        plain.send(Array("GET / HTTP/1.0\r\n\r\n".utf8))
+        XCTAssertTrue(plain.waitForClose(timeout: 5), "a plain-TCP client is disconnected")
+        collector.process?.waitForLog("TLS", timeout: 5)
+
+        let stalled = try RawSocket(port: collector.agentPort)
+        let stallStart = Date()
+        XCTAssertTrue(stalled.waitForClose(timeout: 8), "a client that never starts TLS is dropped")
+        XCTAssertLessThan(Date().timeIntervalSince(stallStart), 6)
+        collector.process?.waitForLog("no hello within 2.0 s", timeout: 5)
+
+        let fingerprint = try LinkTLS.fingerprint(pem: String(contentsOf: collector.dataDir.appendingPathComponent("tls/collector.crt"), encoding: .utf8))
+        let giant = try await sendOversizedFrame(port: collector.agentPort, fingerprint: fingerprint)
+        XCTAssertTrue(giant.closed, "the collector closes a connection announcing a 100 MB frame")
+        XCTAssertLessThan(giant.bytesSent, 10 << 20, "closed long before 100 MB were sent")
+        collector.process?.waitForLog("exceeds the limit", timeout: 5)
+
+        try await writer.value
+        let arrived = try eventually(timeout: 60) {
+            try collector.events().filter { ($0["type"] as? String)?.hasPrefix("call.") == true }.count == 3000
+        }
+        XCTAssertTrue(arrived, "the good agent's 3000 events all arrived")
+        XCTAssertTrue(good.isRunning)
+        XCTAssertFalse(good.log.contains("link down"), "the good agent's link never dropped:\n\(good.log.suffix(2000))")
+    }
+
+    /// Opens TLS with the collector's pinned certificate, announces a 100 MB frame and keeps
+    /// writing until the collector hangs up.
+    func sendOversizedFrame(port: Int, fingerprint: String) async throws -> (closed: Bool, bytesSent: Int) {
+        let context = try NIOSSLContext(configuration: LinkTLS.clientConfiguration(
+            trust: .pinned(fingerprint: fingerprint), clientCertificateFile: nil, clientKeyFile: nil))
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        LinkTLS.clientHandler(context: context, trust: .pinned(fingerprint: fingerprint), serverHostname: "127.0.0.1"))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        var sent = 0
+        do {
+            try await channel.executeThenClose { _, outbound in
+                var header = ByteBuffer()
+                header.writeInteger(UInt32(100 << 20))
+                header.writeInteger(UInt8(0x10))
+                try await outbound.write(header)
+                sent += header.readableBytes
+                let filler = ByteBuffer(repeating: 0x41, count: 64 << 10)
+                while sent < 100 << 20 {
+                    try await outbound.write(filler)
+                    sent += filler.readableBytes
+                }
+            }
+        } catch {
+            return (true, sent)
+        }
+        return (false, sent)
+    }
+}
+
+/// A bare TCP client for the tests that must not speak TLS.
+final class RawSocket {
+    let descriptor: Int32
+
+    init(port: Int) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else { throw POSIXError(.ECONNREFUSED) }
+    }
+
+    func send(_ bytes: [UInt8]) {
+        _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+    }
+
+    /// True when the peer closed the connection (read returns 0 or an error) before the timeout.
+    func waitForClose(timeout: Double) -> Bool {
+        var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        let deadline = Date().addingTimeInterval(timeout)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline {
+            guard poll(&poller, 1, 100) > 0 else { continue }
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count <= 0 { return true }
+        }
+        return false
+    }
+
+    deinit { close(descriptor) }
+}
