@@ -112,7 +112,7 @@ struct Agents: AsyncParsableCommand {
             let body = try JSONEncoder().encode(["name": command])
             let data = try await connection.client().send("POST", "/api/v1/agents/\(name)/commands", body: body)
             let result = try JSONDecoder().decode(CommandAnswer.self, from: data)
-            guard result.ok else { throw CleanExit.message("agent answered with an error: \(result.error ?? "unknown")") }
+            guard result.ok else { throw AdminError(message: "agent answered with an error: \(result.error ?? "unknown")") }
             print(result.output ?? "ok")
         }
     }
@@ -154,7 +154,7 @@ struct Events: AsyncParsableCommand {
             let data = try await client.get("/api/v1/events?after=\(cursor)&limit=1000&wait=\(follow ? 25 : 0)")
             guard let page = try JSONSerialization.jsonObject(with: data) as? [String: Any],
                   let events = page["events"] as? [Any], let last = page["last"] as? Int64 else {
-                throw CleanExit.message("unexpected answer from the collector")
+                throw AdminError(message: "unexpected answer from the collector")
             }
             var lines = Data()
             for event in events {

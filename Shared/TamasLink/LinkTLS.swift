@@ -60,6 +60,9 @@ public enum LinkTLS {
             certificateChain: try NIOSSLCertificate.fromPEMFile(certificateFile).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: privateKeyFile, format: .pem)))
         configuration.minimumTLSVersion = .tlsv12
+        // A peer being dropped for bad frames is not owed a long TLS goodbye during which the
+        // collector keeps reading whatever it sends.
+        configuration.shutdownTimeout = .seconds(1)
         if let clientCAFile {
             configuration.trustRoots = .file(clientCAFile)
             configuration.certificateVerification = .noHostnameVerification

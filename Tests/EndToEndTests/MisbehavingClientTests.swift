@@ -49,7 +49,9 @@ final class MisbehavingClientTests: XCTestCase {
         let fingerprint = try LinkTLS.fingerprint(pem: String(contentsOf: collector.dataDir.appendingPathComponent("tls/collector.crt"), encoding: .utf8))
         let giant = try await sendOversizedFrame(port: collector.agentPort, fingerprint: fingerprint)
         XCTAssertTrue(giant.closed, "the collector closes a connection announcing a 100 MB frame")
-        XCTAssertLessThan(giant.bytesSent, 10 << 20, "closed long before 100 MB were sent")
+        XCTAssertLessThan(giant.seconds, 5)
+        let residentKB = try XCTUnwrap(collector.process.flatMap { residentMemoryKB(pid: $0.pid) })
+        XCTAssertLessThan(residentKB, 150_000, "the announced 100 MB were never buffered")
         collector.process?.waitForLog("exceeds the limit", timeout: 5)
 
         try await writer.value
@@ -61,9 +63,9 @@ final class MisbehavingClientTests: XCTestCase {
         XCTAssertFalse(good.log.contains("link down"), "the good agent's link never dropped:\n\(good.log.suffix(2000))")
     }
 
-    /// Opens TLS with the collector's pinned certificate, announces a 100 MB frame and keeps
-    /// writing until the collector hangs up.
-    func sendOversizedFrame(port: Int, fingerprint: String) async throws -> (closed: Bool, bytesSent: Int) {
+    /// Opens TLS with the collector's pinned certificate, announces a 100 MB frame, sends its
+    /// first megabyte and waits for the collector to hang up.
+    func sendOversizedFrame(port: Int, fingerprint: String) async throws -> (closed: Bool, seconds: Double) {
         let context = try NIOSSLContext(configuration: LinkTLS.clientConfiguration(
             trust: .pinned(fingerprint: fingerprint), clientCertificateFile: nil, clientKeyFile: nil))
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -74,25 +76,33 @@ final class MisbehavingClientTests: XCTestCase {
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
-        var sent = 0
+        let start = Date()
+        let timeout = Task {
+            try await Task.sleep(for: .seconds(10))
+            try await channel.channel.close()
+        }
+        defer { timeout.cancel() }
         do {
-            try await channel.executeThenClose { _, outbound in
+            try await channel.executeThenClose { inbound, outbound in
                 var header = ByteBuffer()
                 header.writeInteger(UInt32(100 << 20))
                 header.writeInteger(UInt8(0x10))
                 try await outbound.write(header)
-                sent += header.readableBytes
-                let filler = ByteBuffer(repeating: 0x41, count: 64 << 10)
-                while sent < 100 << 20 {
-                    try await outbound.write(filler)
-                    sent += filler.readableBytes
-                }
+                try await outbound.write(ByteBuffer(repeating: 0x41, count: 1 << 20))
+                for try await _ in inbound {}
             }
         } catch {
-            return (true, sent)
+            return (true, Date().timeIntervalSince(start))
         }
-        return (false, sent)
+        let seconds = Date().timeIntervalSince(start)
+        return (seconds < 10, seconds)
     }
+}
+
+func residentMemoryKB(pid: Int32) -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
+    return Int(line.split(separator: " ").dropFirst().first ?? "")
 }
 
 /// A bare TCP client for the tests that must not speak TLS.

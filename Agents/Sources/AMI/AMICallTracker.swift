@@ -565,8 +565,9 @@ public struct AMICallTracker: Sendable {
             text = text[text.index(after: slash)...]
         }
         if let comma = text.firstIndex(of: ",") { text = text[..<comma] }
-        let allowed: (Character) -> Bool = { $0.isNumber || $0 == "+" || $0 == "*" || $0 == "#" }
-        guard text.contains(where: { $0.isNumber }), text.allSatisfy(allowed) else { return nil }
+        // A dial string's number part may be masked (`+31613925xxx`) or carry letters; it only
+        // has to contain digits to be more useful than nothing.
+        guard text.contains(where: { $0.isNumber }), !text.contains(where: { $0 == "/" || $0 == " " }) else { return nil }
         return String(text)
     }
 

@@ -22,6 +22,8 @@ struct SMDRCallTracker {
     private var incomingByExtension: [String: SMDRCallKey] = [:]
     private var newestPrinted: Timestamp?
     private var insertionsSinceSweep = 0
+    /// Sweeping again only after as many insertions as survived keeps sweeps amortized O(1).
+    private var sizeAfterSweep = 0
     private static let sweepInterval = 4096
     private static let maximumCalls = 65_536
 
@@ -245,7 +247,7 @@ struct SMDRCallTracker {
 
     /// Ended calls are kept `linkRetentionSeconds` of PBX time for late legs, then dropped.
     private mutating func sweepIfDue() {
-        guard insertionsSinceSweep >= max(Self.sweepInterval, calls.count), let newestPrinted else { return }
+        guard insertionsSinceSweep >= max(Self.sweepInterval, sizeAfterSweep), let newestPrinted else { return }
         insertionsSinceSweep = 0
         let horizon = newestPrinted.adding(seconds: -retentionSeconds)
         let overfull = calls.count > Self.maximumCalls
@@ -255,5 +257,6 @@ struct SMDRCallTracker {
         for key in expired { calls.removeValue(forKey: key) }
         let orphaned = incomingByExtension.compactMap { calls[$0.value] == nil ? $0.key : nil }
         for extensionNumber in orphaned { incomingByExtension.removeValue(forKey: extensionNumber) }
+        sizeAfterSweep = calls.count
     }
 }

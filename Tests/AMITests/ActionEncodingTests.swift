@@ -1,0 +1,63 @@
+import AMISource
+import Foundation
+import TamasEvents
+import XCTest
+
+final class ActionEncodingTests: XCTestCase {
+    let plan = NumberPlan(releaseCode: "9", countryCode: "98", cityCode: "21")
+
+    func testClickToCallOriginateBytes() throws {
+        let call = AMIClickToCall(userExtension: "201", number: "+989121234567", technology: .sip, context: "from-internal", timeoutSeconds: 30, numberPlan: plan)
+        XCTAssertEqual(call.dialedDigits, "909121234567")
+        let bytes = try call.action(technologyFallback: .auto).encoded(actionID: "c1")
+        XCTAssertEqual(String(decoding: bytes, as: UTF8.self),
+                       "Action: Originate\r\nActionID: c1\r\nChannel: SIP/201\r\nContext: from-internal\r\nExten: 909121234567\r\nPriority: 1\r\nCallerID: \"09121234567\" <09121234567>\r\nTimeout: 30000\r\nAsync: true\r\n\r\n")
+    }
+
+    func testClickToCallToAnExtensionHasNoReleaseCodeAndAutoTechnologyFollowsTheFallback() throws {
+        let call = AMIClickToCall(userExtension: "201", number: "205", technology: .auto, numberPlan: plan)
+        let text = String(decoding: try call.action(technologyFallback: .pjsip).encoded(actionID: "c2"), as: UTF8.self)
+        XCTAssertTrue(text.contains("Channel: PJSIP/201\r\n"))
+        XCTAssertTrue(text.contains("Exten: 205\r\n"))
+    }
+
+    func testSpyWhisperBargeOptionsPerVersion() throws {
+        let spy = AMISpy(mode: .spy, supervisorExtension: "100", targetExtension: "201", technology: .sip)
+        XCTAssertEqual(String(decoding: try spy.action(dialect: .v13plus, technologyFallback: .auto).encoded(actionID: "s1"), as: UTF8.self),
+                       "Action: Originate\r\nActionID: s1\r\nChannel: SIP/100\r\nApplication: ChanSpy\r\nData: SIP/201-,qE\r\nCallerID: \"spy 201\" <201>\r\nAsync: true\r\n\r\n")
+        XCTAssertEqual(try AMISpy(mode: .whisper, supervisorExtension: "100", targetExtension: "201", technology: .sip).options(dialect: .v11), "qwE")
+        XCTAssertEqual(try AMISpy(mode: .barge, supervisorExtension: "100", targetExtension: "201", technology: .sip).options(dialect: .v1_8), "qBE")
+        XCTAssertEqual(try AMISpy(mode: .spy, supervisorExtension: "100", targetExtension: "201", technology: .sip).options(dialect: .v1_4), "q")
+        XCTAssertEqual(try AMISpy(mode: .whisper, supervisorExtension: "100", targetExtension: "201", technology: .sip).options(dialect: .v1_4), "qw")
+        XCTAssertThrowsError(try AMISpy(mode: .barge, supervisorExtension: "100", targetExtension: "201", technology: .sip).options(dialect: .v1_4))
+    }
+
+    func testLineBreakInAValueIsRefused() {
+        let action = AMIActions.command("core show channels\r\nAction: Originate")
+        XCTAssertThrowsError(try action.encoded(actionID: "x"))
+    }
+
+    func testCommandAndLoginBytesMatchPanoramiskFixtureShape() throws {
+        XCTAssertEqual(String(decoding: try AMIActions.command("core show version").encoded(actionID: "action/transaction_uid/1/1"), as: UTF8.self),
+                       "Action: Command\r\nActionID: action/transaction_uid/1/1\r\nCommand: core show version\r\n\r\n")
+        XCTAssertEqual(AMIActions.md5Key(challenge: "145769581", secret: "yyyyyyyyyyyy"), "e9a862b3f6a759df261c435b8fb13493")
+    }
+
+    func testResyncListsFollowTheVersion() {
+        XCTAssertEqual(AMIActions.resync(dialect: .v1_4, technology: .auto).map(\.name), ["Status", "SIPpeers"])
+        XCTAssertEqual(AMIActions.resync(dialect: .v11, technology: .auto).map(\.name), ["CoreShowChannels", "SIPpeers"])
+        XCTAssertEqual(AMIActions.resync(dialect: .v13plus, technology: .auto).map(\.name), ["CoreShowChannels", "ExtensionStateList", "SIPpeers", "PJSIPShowEndpoints"])
+        XCTAssertEqual(AMIActions.resync(dialect: .v13plus, technology: .pjsip).map(\.name), ["CoreShowChannels", "ExtensionStateList", "PJSIPShowEndpoints"])
+    }
+
+    func testSettingsDecodeWithDefaults() throws {
+        let settings = try JSONDecoder().decode(AMISettings.self, from: Data(#"{"host":"10.0.0.5","secret":"s"}"#.utf8))
+        XCTAssertEqual(settings.port, 5038)
+        XCTAssertEqual(settings.originateContext, "from-internal")
+        XCTAssertEqual(settings.recordingPath, "/var/spool/asterisk/monitor")
+        XCTAssertEqual(settings.version, .auto)
+        XCTAssertEqual(settings.host, "10.0.0.5")
+        let roundTrip = try JSONDecoder().decode(AMISettings.self, from: JSONEncoder().encode(settings))
+        XCTAssertEqual(roundTrip, settings)
+    }
+}

@@ -1,0 +1,211 @@
+import AMISource
+import Foundation
+import TamasEvents
+import XCTest
+
+final class ClientStateMachineTests: XCTestCase {
+    let t0 = Timestamp(epochMillis: 1_764_150_000_000)
+
+    func settings(_ change: (inout AMISettings) -> Void = { _ in }) -> AMISettings {
+        var settings = AMISettings(systemKey: "pbx1", username: "nnnnnnnnn", secret: "yyyyyyyyyyyy", version: .auto, channelTechnology: .pjsip)
+        change(&settings)
+        return settings
+    }
+
+    private func sent(_ outputs: [AMIClientStateMachine.Output]) -> [String] {
+        outputs.compactMap { if case .send(let bytes) = $0 { String(decoding: bytes, as: UTF8.self) } else { nil } }
+    }
+
+    private func statuses(_ outputs: [AMIClientStateMachine.Output]) -> [AMIClientStateMachine.Status] {
+        outputs.compactMap { if case .status(let status) = $0 { status } else { nil } }
+    }
+
+    private func loggedIn(_ settings: AMISettings, banner: String = "Asterisk Call Manager/2.10.6") -> AMIClientStateMachine {
+        var client = AMIClientStateMachine(settings: settings, jitter: FixedJitter(value: 0))
+        _ = client.connected(now: t0)
+        _ = client.receive(Wire.bytes(banner + "\r\n"), now: t0)
+        _ = client.receive(Wire.bytes(Wire.message([("Response", "Success"), ("ActionID", "tamas-1-1"), ("Message", "Authentication accepted")])), now: t0)
+        return client
+    }
+
+    func testPlainLoginThenResyncForThirteenPlus() {
+        var client = AMIClientStateMachine(settings: settings(), jitter: FixedJitter(value: 0))
+        XCTAssertEqual(statuses(client.connected(now: t0)), [.awaitingBanner])
+        let afterBanner = client.receive(Wire.bytes("Asterisk Call Manager/2.10.6\r\n"), now: t0)
+        XCTAssertEqual(statuses(afterBanner), [.authenticating(.v13plus)])
+        XCTAssertEqual(sent(afterBanner), ["Action: Login\r\nActionID: tamas-1-1\r\nUsername: nnnnnnnnn\r\nSecret: yyyyyyyyyyyy\r\nEvents: on\r\n\r\n"])
+        let afterLogin = client.receive(Wire.bytes(Wire.message([("Response", "Success"), ("ActionID", "tamas-1-1"), ("Message", "Authentication accepted")])), now: t0)
+        XCTAssertEqual(statuses(afterLogin), [.connected(.v13plus)])
+        XCTAssertEqual(sent(afterLogin), [
+            "Action: CoreShowChannels\r\nActionID: tamas-1-2\r\n\r\n",
+            "Action: ExtensionStateList\r\nActionID: tamas-1-3\r\n\r\n",
+            "Action: PJSIPShowEndpoints\r\nActionID: tamas-1-4\r\n\r\n",
+        ])
+        XCTAssertTrue(client.isLoggedIn)
+        let events = afterLogin.compactMap { if case .events(let events) = $0 { events } else { nil } }.flatMap { $0 }
+        XCTAssertEqual(events.map(\.state), ["connected"])
+    }
+
+    func testVersionDetectionFromBanner() {
+        XCTAssertEqual(AMIDialect(bannerVersion: "1.0"), .v1_4)
+        XCTAssertEqual(AMIDialect(bannerVersion: "1.1"), .v1_8)
+        XCTAssertEqual(AMIDialect(bannerVersion: "1.3"), .v11)
+        XCTAssertEqual(AMIDialect(bannerVersion: "7.0.3"), .v13plus)
+        var client = AMIClientStateMachine(settings: settings { $0.channelTechnology = .sip }, jitter: FixedJitter(value: 0))
+        _ = client.connected(now: t0)
+        _ = client.receive(Wire.bytes("Asterisk Call Manager/1.0\r\n"), now: t0)
+        let outputs = client.receive(Wire.bytes(Wire.message([("Response", "Success"), ("ActionID", "tamas-1-1")])), now: t0)
+        XCTAssertEqual(client.dialect, .v1_4)
+        XCTAssertEqual(sent(outputs), ["Action: Status\r\nActionID: tamas-1-2\r\n\r\n", "Action: SIPpeers\r\nActionID: tamas-1-3\r\n\r\n"])
+    }
+
+    func testRejectedLoginIsTerminalNotARetryStorm() {
+        var client = AMIClientStateMachine(settings: settings(), jitter: FixedJitter(value: 0))
+        _ = client.connected(now: t0)
+        _ = client.receive(Wire.bytes("Asterisk Call Manager/1.3\r\n"), now: t0)
+        let outputs = client.receive(Wire.bytes(Wire.message([("Response", "Error"), ("Message", "Authentication failed"), ("ActionID", "tamas-1-1")])), now: t0)
+        XCTAssertEqual(statuses(outputs), [.loginRejected(reason: "login rejected: Authentication failed")])
+        XCTAssertTrue(outputs.contains(.close))
+        let events = outputs.compactMap { if case .events(let events) = $0 { events } else { nil } }.flatMap { $0 }
+        XCTAssertEqual(events.first?.type, .agentStatus)
+        XCTAssertEqual(events.first?.state, "loginRejected")
+        XCTAssertEqual(client.connectionClosed(now: t0.adding(seconds: 1)), [])
+        XCTAssertEqual(client.tick(now: t0.adding(seconds: 100)), [])
+        XCTAssertEqual(client.connected(now: t0.adding(seconds: 200)), [.close])
+    }
+
+    func testMD5ChallengeLogin() {
+        var client = AMIClientStateMachine(settings: settings { $0.authentication = .md5 }, jitter: FixedJitter(value: 0))
+        _ = client.connected(now: t0)
+        let challenge = client.receive(Wire.bytes("Asterisk Call Manager/7.0.3\r\n"), now: t0)
+        XCTAssertEqual(sent(challenge), ["Action: Challenge\r\nActionID: tamas-1-1\r\nAuthType: MD5\r\n\r\n"])
+        let login = client.receive(Wire.bytes(Wire.message([("Response", "Success"), ("Challenge", "145769581"), ("ActionID", "tamas-1-1")])), now: t0)
+        XCTAssertEqual(sent(login), ["Action: Login\r\nActionID: tamas-1-2\r\nAuthType: MD5\r\nUsername: nnnnnnnnn\r\nKey: e9a862b3f6a759df261c435b8fb13493\r\nEvents: on\r\n\r\n"])
+        let done = client.receive(Wire.bytes(Wire.message([("Response", "Success"), ("ActionID", "tamas-1-2"), ("Message", "Authentication accepted")])), now: t0)
+        XCTAssertEqual(statuses(done), [.connected(.v13plus)])
+    }
+
+    func testPingKeepaliveAndMissedPongMeansReconnect() {
+        var client = loggedIn(settings())
+        XCTAssertEqual(client.tick(now: t0.adding(seconds: 5)), [])
+        let ping = client.tick(now: t0.adding(seconds: 20))
+        XCTAssertEqual(sent(ping), ["Action: Ping\r\nActionID: tamas-1-5\r\n\r\n"])
+        _ = client.receive(Wire.bytes(Wire.message([("Response", "Success"), ("ActionID", "tamas-1-5"), ("Ping", "Pong"), ("Timestamp", "1409169929.412068")])), now: t0.adding(seconds: 21))
+        XCTAssertEqual(client.tick(now: t0.adding(seconds: 35)), [])
+        let second = client.tick(now: t0.adding(seconds: 40))
+        XCTAssertEqual(sent(second), ["Action: Ping\r\nActionID: tamas-1-6\r\n\r\n"])
+        XCTAssertEqual(client.tick(now: t0.adding(seconds: 49)), [])
+        let dead = client.tick(now: t0.adding(seconds: 50))
+        XCTAssertEqual(statuses(dead), [.linkLost(reason: "no answer to Ping within 10 s")])
+        XCTAssertTrue(dead.contains(.reconnect(afterMillis: 500)))
+        XCTAssertFalse(client.isLoggedIn)
+    }
+
+    func testOldPongFormIsAccepted() {
+        var client = loggedIn(settings(), banner: "Asterisk Call Manager/1.0")
+        _ = client.tick(now: t0.adding(seconds: 20))
+        _ = client.receive(Wire.bytes(Wire.message([("Response", "Pong"), ("ActionID", "tamas-1-4")])), now: t0.adding(seconds: 21))
+        XCTAssertEqual(client.tick(now: t0.adding(seconds: 35)), [])
+    }
+
+    func testBackoffGrowsWithJitterAndIsCappedAtSixtySeconds() {
+        var client = AMIClientStateMachine(settings: settings(), jitter: FixedJitter(value: UInt64.max))
+        var delays: [Int64] = []
+        for attempt in 0..<12 {
+            let now = t0.adding(seconds: attempt * 100)
+            _ = client.connected(now: now)
+            for output in client.connectionClosed(now: now) {
+                if case .reconnect(let millis) = output { delays.append(millis) }
+            }
+        }
+        XCTAssertEqual(delays.count, 12)
+        XCTAssertEqual(delays.first, 1000)
+        XCTAssertEqual(delays.max(), 60_000)
+        XCTAssertEqual(delays, delays.sorted())
+        var low = AMIClientStateMachine(settings: settings(), jitter: FixedJitter(value: 0))
+        _ = low.connected(now: t0)
+        XCTAssertTrue(low.connectionClosed(now: t0).contains(.reconnect(afterMillis: 500)))
+    }
+
+    func testNoBannerWithinTimeoutReconnects() {
+        var client = AMIClientStateMachine(settings: settings(), jitter: FixedJitter(value: 0))
+        _ = client.connected(now: t0)
+        XCTAssertEqual(client.tick(now: t0.adding(seconds: 9)), [])
+        XCTAssertTrue(client.tick(now: t0.adding(seconds: 10)).contains(.reconnect(afterMillis: 500)))
+    }
+
+    func testEventListIsCollectedUntilComplete() {
+        var client = loggedIn(settings())
+        let (id, outputs) = client.send(AMIActions.coreShowChannels(), now: t0)
+        XCTAssertEqual(id, "tamas-1-5")
+        XCTAssertEqual(sent(outputs), ["Action: CoreShowChannels\r\nActionID: tamas-1-5\r\n\r\n"])
+        var results: [AMIClientStateMachine.ActionResult] = []
+        let text = Wire.message([("Response", "Success"), ("ActionID", "tamas-1-5"), ("EventList", "start"), ("Message", "Channels will follow")])
+            + Wire.message([("Event", "CoreShowChannel"), ("ActionID", "tamas-1-5"), ("Channel", "PJSIP/201-00000001"), ("Uniqueid", "1.1"), ("Linkedid", "1.1"), ("ChannelState", "6"), ("Duration", "00:00:10")])
+            + Wire.message([("Event", "CoreShowChannel"), ("ActionID", "tamas-1-5"), ("Channel", "PJSIP/202-00000002"), ("Uniqueid", "1.2"), ("Linkedid", "1.1"), ("ChannelState", "6"), ("Duration", "00:00:08")])
+            + Wire.message([("Event", "CoreShowChannelsComplete"), ("ActionID", "tamas-1-5"), ("EventList", "Complete"), ("ListItems", "2")])
+        for output in client.receive(Wire.bytes(text), now: t0) {
+            if case .result(let result) = output { results.append(result) }
+        }
+        XCTAssertEqual(results.count, 1)
+        XCTAssertEqual(results[0].listEvents.map { $0["uniqueid"] }, ["1.1", "1.2"])
+        XCTAssertTrue(results[0].success)
+        XCTAssertTrue(results[0].final)
+    }
+
+    func testCommandOutputBothForms() {
+        var client = loggedIn(settings())
+        let (old, _) = client.send(AMIActions.command("core show version"), now: t0)
+        let (new, _) = client.send(AMIActions.command("core show version"), now: t0)
+        let text = "Response: Follows\r\nPrivilege: Command\r\nActionID: \(old ?? "")\r\nAsterisk 11.11.0+xivo built by root @ wheezy-farm on a x86_64 running Linux on 2014-08-06 19:30:37 UTC\r\n--END COMMAND--\r\n\r\n"
+            + Wire.message([("Response", "Success"), ("ActionID", new ?? ""), ("Message", "Command output follows"), ("Output", "Asterisk 20.20.1 built by x"), ("Output", "")])
+        let results = client.receive(Wire.bytes(text), now: t0).compactMap { if case .result(let result) = $0 { result } else { nil } }
+        XCTAssertEqual(results.map(\.output), [
+            ["Asterisk 11.11.0+xivo built by root @ wheezy-farm on a x86_64 running Linux on 2014-08-06 19:30:37 UTC"],
+            ["Asterisk 20.20.1 built by x", ""],
+        ])
+    }
+
+    func testAsyncOriginateReportsQueuedThenTheOutcome() {
+        var client = loggedIn(settings())
+        let (id, outputs) = client.send(client.clickToCall(userExtension: "201", number: "09121234567"), now: t0)
+        XCTAssertEqual(sent(outputs).count, 1)
+        let text = Wire.message([("Response", "Success"), ("ActionID", id ?? ""), ("Message", "Originate successfully queued")])
+            + Wire.message([("Event", "OriginateResponse"), ("Privilege", "call,all"), ("ActionID", id ?? ""), ("Response", "Failure"), ("Channel", "PJSIP/201"), ("Reason", "3")])
+        let results = client.receive(Wire.bytes(text), now: t0).compactMap { if case .result(let result) = $0 { result } else { nil } }
+        XCTAssertEqual(results.map(\.final), [false, true])
+        XCTAssertEqual(results.map(\.success), [true, false])
+        XCTAssertEqual(results.last?.message, "reason 3")
+    }
+
+    func testFullyBootedTriggersResyncAndPermissionDeniedIsReported() {
+        var client = loggedIn(settings { $0.channelTechnology = .sip })
+        let text = Wire.message([("Response", "Error"), ("ActionID", "tamas-1-2"), ("Message", "Permission denied")])
+            + Wire.message([("Response", "Success"), ("ActionID", "tamas-1-3"), ("EventList", "start")])
+            + Wire.message([("Event", "ExtensionStateListComplete"), ("ActionID", "tamas-1-3"), ("EventList", "Complete")])
+            + Wire.message([("Response", "Success"), ("ActionID", "tamas-1-4"), ("EventList", "start")])
+            + Wire.message([("Event", "PeerlistComplete"), ("ActionID", "tamas-1-4"), ("EventList", "Complete")])
+        let outputs = client.receive(Wire.bytes(text), now: t0)
+        XCTAssertEqual(statuses(outputs), [.permissionMissing(action: "CoreShowChannels", reason: "Permission denied")])
+        let booted = client.receive(Wire.bytes(Wire.message([("Event", "FullyBooted"), ("Privilege", "system,all"), ("Status", "Fully Booted")])), now: t0)
+        XCTAssertEqual(sent(booted).count, 3)
+        XCTAssertTrue(sent(booted)[0].hasPrefix("Action: CoreShowChannels\r\n"))
+        let again = client.receive(Wire.bytes(Wire.message([("Event", "Reload"), ("Privilege", "system,all")])), now: t0)
+        XCTAssertEqual(sent(again), [], "a resync already in flight is not repeated")
+    }
+
+    func testActionsBeforeLoginAreRefusedLocally() {
+        var client = AMIClientStateMachine(settings: settings(), jitter: FixedJitter(value: 0))
+        let (id, outputs) = client.send(AMIActions.ping(), now: t0)
+        XCTAssertNil(id)
+        XCTAssertEqual(sent(outputs), [])
+    }
+
+    func testCallEventsFlowThroughTheClient() {
+        var client = loggedIn(settings())
+        let text = Wire.message([("Event", "Newchannel"), ("Channel", "PJSIP/201-00000001"), ("ChannelState", "4"), ("Exten", "205"), ("Context", "from-internal"), ("Uniqueid", "5.1"), ("Linkedid", "5.1")])
+        let events = client.receive(Wire.bytes(text), now: t0).compactMap { if case .events(let events) = $0 { events } else { nil } }.flatMap { $0 }
+        XCTAssertEqual(events.map(\.type), [.extensionState])
+        XCTAssertEqual(client.tracker.technology(ofExtension: "201"), .pjsip)
+    }
+}
