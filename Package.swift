@@ -53,6 +53,11 @@ let package = Package(
         ),
         .target(name: "SerialPort", path: "Agents/Serial"),
         .target(name: "JSONLSource", dependencies: ["TamasEvents", "AgentCore"], path: "Agents/Sources/JSONL"),
+        .target(name: "SMDRSource", dependencies: ["TamasEvents"], path: "Agents/Sources/SMDR"),
+        .target(
+            name: "AMISource",
+            dependencies: ["TamasEvents", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Agents/Sources/AMI"),
         .target(name: "CallerIDSource", dependencies: ["TamasEvents"], path: "Agents/Sources/CallerID"),
         .target(name: "TelsaSource", dependencies: ["TamasEvents"], path: "Agents/Sources/Telsa"),
         .executableTarget(
@@ -120,6 +125,12 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TamasEventsTests", dependencies: ["TamasEvents"], path: "Tests/TamasEventsTests"),
         .testTarget(
+            name: "SMDRTests", dependencies: ["SMDRSource", "TamasEvents", "TestSupport"],
+            path: "Tests/SMDRTests", exclude: ["Golden"]),
+        .testTarget(
+            name: "AMITests", dependencies: ["AMISource", "TamasEvents", "TestSupport"],
+            path: "Tests/AMITests", exclude: ["Golden"]),
+        .testTarget(
             name: "CallerIDTests", dependencies: ["CallerIDSource", "TamasEvents", "TestSupport"],
             path: "Tests/CallerIDTests", exclude: ["Golden"]),
         .testTarget(name: "TelsaTests", dependencies: ["TelsaSource", "TamasEvents", "TestSupport"], path: "Tests/TelsaTests"),
@@ -135,12 +146,12 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentCoreTests",
-            dependencies: ["AgentCore", "JSONLSource", "TamasEvents"],
+            dependencies: ["AgentCore", "JSONLSource", "TamasEvents", "TamasLink"],
             path: "Tests/AgentCoreTests"
         ),
         .testTarget(
             name: "CollectorCoreTests",
-            dependencies: ["CollectorCore", "TamasEvents"],
+            dependencies: ["CollectorCore", "TamasEvents", "TamasLink", .product(name: "NIOFoundationCompat", package: "swift-nio")],
             path: "Tests/CollectorCoreTests"
         ),
         .testTarget(

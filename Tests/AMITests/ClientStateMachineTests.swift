@@ -102,8 +102,9 @@ final class ClientStateMachineTests: XCTestCase {
     }
 
     func testOldPongFormIsAccepted() {
-        var client = loggedIn(settings(), banner: "Asterisk Call Manager/1.0")
-        _ = client.tick(now: t0.adding(seconds: 20))
+        var client = loggedIn(settings { $0.channelTechnology = .sip }, banner: "Asterisk Call Manager/1.0")
+        let ping = sent(client.tick(now: t0.adding(seconds: 20)))
+        XCTAssertEqual(ping, ["Action: Ping\r\nActionID: tamas-1-4\r\n\r\n"])
         _ = client.receive(Wire.bytes(Wire.message([("Response", "Pong"), ("ActionID", "tamas-1-4")])), now: t0.adding(seconds: 21))
         XCTAssertEqual(client.tick(now: t0.adding(seconds: 35)), [])
     }

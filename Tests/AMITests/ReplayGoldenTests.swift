@@ -67,4 +67,25 @@ final class ReplayGoldenTests: XCTestCase {
     func testAst13InboundForwardedToMobile() throws {
         try check("cacofonisk_ast13plus_inbound_to_external_simple_mobile.json.txt", Self.voipgrid, golden: "ast13_inbound_to_external_simple_mobile")
     }
+
+    /// Login, MD5, Command/Follows, Ping and Originate transcripts (client and server text
+    /// concatenated, with `#####` separators): no calls; the separators and YAML leftovers are
+    /// reported as unparsed, the FullyBooted event is read and ignored.
+    func testPanoramiskProtocolTranscripts() throws {
+        try check("panoramisk_protocol_fixtures.txt", Self.xivo, golden: "panoramisk_protocol_fixtures")
+        let events = AMIReplay(settings: Self.xivo).run(try Fixtures.data("ami/panoramisk_protocol_fixtures.txt"))
+        XCTAssertFalse(events.contains { $0.type.isCallEvent })
+    }
+
+    /// CEL database rows are not AMI: every row must come out as line.unparsed, none dropped, no call invented.
+    func testWazoCELRowsAreReportedNotGuessed() throws {
+        let data = try Fixtures.data("ami/wazo-call-logd_raw_cel_fixtures.txt")
+        let events = AMIReplay(settings: Self.voipgrid).run(data)
+        XCTAssertFalse(events.isEmpty)
+        XCTAssertTrue(events.allSatisfy { $0.type == .lineUnparsed })
+        let text = String(decoding: data, as: UTF8.self)
+        for row in ["LINKEDID_END | 2019-08-28 15:29:32.275896", "CHAN_END"] where text.contains(row) {
+            XCTAssertTrue(events.contains { $0.raw?.contains(row) == true }, "row \(row) must be kept in some line.unparsed")
+        }
+    }
 }

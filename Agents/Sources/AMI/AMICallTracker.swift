@@ -61,6 +61,8 @@ public struct AMICallTracker: Sendable {
         case "Hold": hold(message, onHold: !message.value("status", is: "Off"), at: at, out: &out)
         case "Unhold": hold(message, onHold: false, at: at, out: &out)
         case "VarSet": varSet(message)
+        case "Newexten":
+            if let uniqueid = message["uniqueid"] { channels[uniqueid]?.noteExten(message["extension"] ?? message["exten"]) }
         case "ExtensionStatus": extensionStatus(message, at: at, out: &out)
         case "DeviceStateChange": deviceStateChange(message, at: at, out: &out)
         case "PeerStatus": peerStatus(message, at: at, out: &out)
@@ -91,13 +93,13 @@ public struct AMICallTracker: Sendable {
             return
         }
         let state = Self.channelState(message)
-        createChannel(uniqueid: uniqueid, name: name, message: message, state: state, at: at)
+        createChannel(uniqueid: uniqueid, name: name, message: message, state: state)
         if state == ChannelState.ring { party(uniqueid, .dialing, at: at, out: &out) }
     }
 
-    private mutating func createChannel(uniqueid: String, name: String, message: AMIMessage, state: Int, at: Timestamp) {
+    private mutating func createChannel(uniqueid: String, name: String, message: AMIMessage, state: Int) {
         let context = message["context"] ?? ""
-        var channel = Channel(name: name, kind: classifier.kind(channel: name, context: context), createdAt: at)
+        var channel = Channel(name: name, kind: classifier.kind(channel: name, context: context))
         channel.linkedid = message["linkedid"]
         channel.context = context
         channel.state = state
@@ -217,8 +219,8 @@ public struct AMICallTracker: Sendable {
     }
 
     private mutating func varSet(_ message: AMIMessage) {
-        guard settings.recordingEnabled, let uniqueid = message["uniqueid"], channels[uniqueid] != nil,
-              let variable = message["variable"], let value = message["value"],
+        guard settings.recordingEnabled, let variable = message["variable"], AMIRecordings.spellings.contains(variable),
+              let uniqueid = message["uniqueid"], channels[uniqueid] != nil, let value = message["value"],
               let recording = AMIRecordings.variable(name: variable, value: value) else { return }
         let key = groupKey(uniqueid)
         var pending = calls[key]?.recording ?? pendingRecordings[key] ?? PendingRecording()
@@ -320,7 +322,7 @@ public struct AMICallTracker: Sendable {
         let seconds = Self.seconds(message["duration"]) ?? message["seconds"].flatMap { Int($0) } ?? 0
         let started = at.adding(seconds: -seconds)
         let state = Self.channelState(message)
-        createChannel(uniqueid: uniqueid, name: name, message: message, state: state, at: started)
+        createChannel(uniqueid: uniqueid, name: name, message: message, state: state)
         if let bridged = message["bridgeduniqueid"], channels[bridged] != nil {
             if bridged < uniqueid { link(child: uniqueid, to: bridged) } else { link(child: bridged, to: uniqueid) }
         }
@@ -395,7 +397,7 @@ public struct AMICallTracker: Sendable {
     private mutating func calleeRinging(_ key: String, _ index: Int, at: Timestamp, out: inout [CallEvent]) {
         guard var call = calls[key], !call.legs[index].rang else { return }
         call.legs[index].rang = true
-        call.legs[index].rangAt = at
+        call.refreshNumbers(from: channels)
         let leg = call.legs[index]
         lockDirection(&call)
         calls[key] = call
@@ -418,6 +420,7 @@ public struct AMICallTracker: Sendable {
         calleeRinging(key, index, at: at, out: &out)
         guard var call = calls[key], !call.legs[index].answered else { return }
         call.legs[index].answered = true
+        call.refreshNumbers(from: channels)
         let leg = call.legs[index]
         if call.answeredLeg == nil {
             call.answeredLeg = index
@@ -462,6 +465,7 @@ public struct AMICallTracker: Sendable {
 
     private mutating func finish(_ key: String, at: Timestamp, out: inout [CallEvent]) {
         guard var call = calls.removeValue(forKey: key) else { return }
+        call.refreshNumbers(from: channels)
         pendingRecordings[key] = nil
         if !parents.isEmpty {
             let finished = parents.keys.filter { channels[$0] == nil && groupKey($0) == key }
@@ -617,7 +621,6 @@ enum ChannelState {
 struct Channel: Sendable {
     var name: String
     var kind: AMIChannelKind
-    var createdAt: Timestamp
     var linkedid: String?
     var context = ""
     var state = 0
@@ -626,10 +629,9 @@ struct Channel: Sendable {
     var callerNumber: String?
     var dialedNumber: String?
 
-    init(name: String, kind: AMIChannelKind, createdAt: Timestamp) {
+    init(name: String, kind: AMIChannelKind) {
         self.name = name
         self.kind = kind
-        self.createdAt = createdAt
     }
 
     mutating func noteExten(_ value: String?) {
@@ -661,7 +663,6 @@ struct Leg: Sendable {
     var kind: AMIChannelKind
     var role: Role
     var rang = false
-    var rangAt: Timestamp?
     var answered = false
     var ended = false
     var cause: Int?
@@ -701,6 +702,13 @@ struct Call: Sendable {
         self.key = key
         self.callId = callId
         self.startedAt = startedAt
+    }
+
+    /// Numbers learned after a party joined (1.4's Newexten, a later Newstate) reach its leg.
+    mutating func refreshNumbers(from channels: [String: Channel]) {
+        for index in legs.indices where !legs[index].ended {
+            if let channel = channels[legs[index].uniqueid] { legs[index].note(channel) }
+        }
     }
 
     func legIndex(_ channel: Substring) -> Int? {
@@ -762,8 +770,8 @@ struct CallView {
             fromRaw = first?.kind.extensionNumber
             from = fromRaw
             let trunkChannel = trunkCallee
+            // Not the trunk leg's caller ID: on a dialed channel that is our own number.
             toRaw = (first?.role == .caller ? firstChannel?.exten : nil) ?? trunkChannel?.dialedNumber ?? trunkChannel?.exten
-                ?? trunkChannel?.callerNumber
             to = toRaw.flatMap { numberPlan.normalize($0, direction: .outbound) }
             `extension` = first?.kind.extensionNumber
             if case .trunk(let peer) = trunkCallee?.kind { line = peer }

@@ -83,7 +83,7 @@ public struct AMIClientStateMachine: Sendable {
         self.settings = settings
         self.jitter = jitter
         tracker = AMICallTracker(settings: settings)
-        framer = AMIFramer(droppedEvents: settings.framerDropList)
+        framer = AMIFramer(droppedEvents: settings.framerDropList(dialect: nil))
     }
 
     public var isLoggedIn: Bool {
@@ -200,6 +200,7 @@ public struct AMIClientStateMachine: Sendable {
         case .banner(_, let version):
             guard case .awaitingBanner = phase else { return }
             dialect = AMIDialect(settings.version) ?? AMIDialect(bannerVersion: version) ?? .v13plus
+            framer.droppedEvents = settings.framerDropList(dialect: dialect)
             phase = .authenticating(since: now)
             outputs.append(.status(.authenticating(currentDialect)))
             let first = settings.authentication == .md5
@@ -209,10 +210,10 @@ public struct AMIClientStateMachine: Sendable {
         case .unparsed(let raw, let reason):
             events.append(tracker.unparsed(raw, reason: reason, at: now))
         case .message(let message):
-            if message.isResponse {
-                response(message, now: now, outputs: &outputs, events: &events)
-            } else if message.isEvent {
+            if message.isEvent {
                 event(message, now: now, outputs: &outputs, events: &events)
+            } else if message.isResponse {
+                response(message, now: now, outputs: &outputs, events: &events)
             } else {
                 events.append(tracker.unparsed(message.wireText, reason: "AMI message without Event or Response", at: now))
             }
@@ -352,7 +353,10 @@ public struct AMIClientStateMachine: Sendable {
     private mutating func reconnectDelayMillis() -> Int64 {
         let base = min(Self.maxBackoffMillis, Int64(1000) << Int64(min(failedAttempts, 16)))
         let half = base / 2
-        return half + Int64.random(in: 0...half, using: &jitter)
+        // A plain multiply rather than `random(in:)`, whose rejection sampling could spin on a
+        // degenerate jitter source; the bias of one 64-bit draw is irrelevant here.
+        let fraction = Double(jitter.next() >> 11) / Double(1 << 53)
+        return half + Int64(fraction * Double(half + 1)).clamped(to: 0...half)
     }
 
     static let maxBackoffMillis: Int64 = 60_000
@@ -362,4 +366,8 @@ public struct AMIClientStateMachine: Sendable {
                   type: .agentStatus, systemKey: settings.systemKey, source: SourceName.ami.rawValue, at: at,
                   state: state, detail: detail)
     }
+}
+
+extension Int64 {
+    func clamped(to range: ClosedRange<Int64>) -> Int64 { Swift.min(Swift.max(self, range.lowerBound), range.upperBound) }
 }

@@ -11,7 +11,7 @@ public struct AMIEventStream: SourceStateMachine, Sendable {
     public private(set) var messageCount = 0
 
     public init(settings: AMISettings) {
-        framer = AMIFramer(droppedEvents: settings.framerDropList)
+        framer = AMIFramer(droppedEvents: settings.framerDropList(dialect: nil))
         tracker = AMICallTracker(settings: settings)
     }
 

@@ -1,7 +1,8 @@
-/// One AMI message (event, response or action): its `Key: Value` headers kept as byte ranges
-/// into one buffer, so framing costs one allocation per message and a value becomes a
-/// `String` only when someone asks for it. Keys are stored lower-cased because Asterisk spells
-/// the same key differently across events and versions (`Uniqueid`, `UniqueID`).
+/// One AMI message (event, response or action): its header lines kept verbatim in one buffer
+/// with the key and value positions, so framing costs one allocation per message, a value
+/// becomes a `String` only when someone asks for it, and the exact text is still there for
+/// `raw`. Keys are looked up case-insensitively because Asterisk spells the same key
+/// differently across events and versions (`Uniqueid`, `UniqueID`).
 public struct AMIMessage: Hashable, Sendable {
     struct Field: Hashable, Sendable {
         var keyStart: Int32
@@ -21,16 +22,19 @@ public struct AMIMessage: Hashable, Sendable {
         self.followsOutput = followsOutput
     }
 
-    /// Builds a message from ordered pairs (JSON fixtures, tests, action encoding).
+    /// Builds a message from ordered pairs (JSON fixtures, tests).
     public init(_ pairs: [(String, String)]) {
         var bytes: [UInt8] = []
         var fields: [Field] = []
         for (key, value) in pairs {
             let keyStart = bytes.count
-            bytes.append(contentsOf: key.utf8.map(Self.lowercase))
+            bytes.append(contentsOf: key.utf8)
             let keyEnd = bytes.count
+            bytes.append(contentsOf: ": ".utf8)
+            let valueStart = bytes.count
             bytes.append(contentsOf: value.utf8)
-            fields.append(Field(keyStart: Int32(keyStart), keyEnd: Int32(keyEnd), valueStart: Int32(keyEnd), valueEnd: Int32(bytes.count)))
+            fields.append(Field(keyStart: Int32(keyStart), keyEnd: Int32(keyEnd), valueStart: Int32(valueStart), valueEnd: Int32(bytes.count)))
+            bytes.append(0x0A)
         }
         self.init(bytes: bytes, fields: fields)
     }
@@ -77,17 +81,16 @@ public struct AMIMessage: Hashable, Sendable {
     public var isAction: Bool { has("action") }
     public var actionID: String? { self["actionid"] }
 
-    /// Header pairs in order, keys lower-cased.
+    /// Header pairs in order, keys as sent.
     public var pairs: [(key: String, value: String)] {
         fields.map { field in
             (Self.decode(bytes[Int(field.keyStart)..<Int(field.keyEnd)]), Self.decode(bytes[Int(field.valueStart)..<Int(field.valueEnd)]))
         }
     }
 
-    /// The message as it would appear on the wire (keys lower-cased), for `raw` fields.
+    /// The message's lines exactly as received (LF-separated), for `raw` fields.
     public var wireText: String {
-        var text = ""
-        for pair in pairs { text += pair.key + ": " + pair.value + "\n" }
+        var text = Self.decode(bytes[...])
         for line in followsOutput { text += line + "\n" }
         return text
     }
@@ -106,7 +109,7 @@ public struct AMIMessage: Hashable, Sendable {
         var index = 0
         let start = Int(field.keyStart)
         while index < length {
-            if bytes[start + index] != name[index] { return false }
+            if Self.lowercase(bytes[start + index]) != name[index] { return false }
             index += 1
         }
         return true
@@ -118,12 +121,13 @@ public struct AMIMessage: Hashable, Sendable {
     }
 
     public static func == (lhs: AMIMessage, rhs: AMIMessage) -> Bool {
-        lhs.pairs.elementsEqual(rhs.pairs, by: ==) && lhs.followsOutput == rhs.followsOutput
+        lhs.pairs.elementsEqual(rhs.pairs, by: { $0.key.lowercased() == $1.key.lowercased() && $0.value == $1.value })
+            && lhs.followsOutput == rhs.followsOutput
     }
 
     public func hash(into hasher: inout Hasher) {
         for pair in pairs {
-            hasher.combine(pair.key)
+            hasher.combine(pair.key.lowercased())
             hasher.combine(pair.value)
         }
         hasher.combine(followsOutput)

@@ -13,8 +13,15 @@ public enum AMIRecordings {
         case monitorFormat(String)
     }
 
+    /// The spellings dialplans use; checked before any string work because VarSet is the most
+    /// frequent event on a FreePBX box and almost never one of these.
+    static let spellings: Set<String> = [
+        "MIXMONITOR_FILENAME", "__MIXMONITOR_FILENAME", "CALLFILENAME", "_CALLFILENAME", "__CALLFILENAME",
+        "recordingfile", "RECORDINGFILE", "CDR(recordingfile)", "__RECORDINGFILE", "MON_FMT", "_MON_FMT", "__MON_FMT",
+    ]
+
     public static func variable(name: String, value: String) -> Variable? {
-        guard !value.isEmpty else { return nil }
+        guard !value.isEmpty, spellings.contains(name) else { return nil }
         var key = Substring(name)
         while key.first == "_" { key.removeFirst() }
         switch key.uppercased() {

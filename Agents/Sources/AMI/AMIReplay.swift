@@ -39,7 +39,7 @@ public struct AMIReplay {
             }
             return events
         }
-        var framer = AMIFramer(droppedEvents: settings.framerDropList)
+        var framer = AMIFramer(droppedEvents: settings.framerDropList(dialect: nil))
         for frame in framer.push(body) + framer.finish() {
             switch frame {
             case .banner: continue

@@ -192,10 +192,12 @@ public struct AMISettings: Codable, Hashable, Sendable {
     }
 
     /// The events the framer may drop: the configured list, minus VarSet while recordings are
-    /// looked up (MIXMONITOR_FILENAME and CALLFILENAME arrive as VarSet).
-    public var framerDropList: Set<String> {
+    /// looked up (MIXMONITOR_FILENAME and CALLFILENAME arrive as VarSet), minus Newexten on 1.4,
+    /// whose Newchannel does not say what number a phone dialed.
+    public func framerDropList(dialect: AMIDialect?) -> Set<String> {
         var names = Set(ignoredEvents)
         if recordingEnabled { names.remove("VarSet") }
+        if (dialect ?? AMIDialect(version)) == .v1_4 { names.remove("Newexten") }
         return names
     }
 }

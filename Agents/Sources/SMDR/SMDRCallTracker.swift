@@ -26,6 +26,7 @@ struct SMDRCallTracker {
     private var sizeAfterSweep = 0
     private static let sweepInterval = 4096
     private static let maximumCalls = 65_536
+    private static let maximumPending = 256
 
     init(settings: SMDRSettings, factory: SMDREventFactory) {
         self.factory = factory
@@ -50,7 +51,21 @@ struct SMDRCallTracker {
         flushPending(except: touched, into: &events) { call in
             timing.printed >= call.latestEnd.adding(seconds: 59 + window)
         }
+        reportOldestPendingBeyondLimit(into: &events)
         sweepIfDue()
+    }
+
+    /// Unanswered groups are few on a real PBX; a flood of them (garbage, a PBX clock stuck in
+    /// the past) must not make every line scan an ever longer list.
+    private mutating func reportOldestPendingBeyondLimit(into events: inout [CallEvent]) {
+        while pendingKeys.count > Self.maximumPending {
+            let key = pendingKeys[0]
+            if let call = calls[key], call.isPendingMissed {
+                reportMissed(call, into: &events)
+            } else {
+                pendingKeys.removeFirst()
+            }
+        }
     }
 
     /// Reports unanswered groups whose lines stopped arriving `groupWindowSeconds` ago.
@@ -99,7 +114,7 @@ struct SMDRCallTracker {
             call.addMember(extensionNumber, ignored: ignored)
             if answers, let extensionNumber {
                 answer(&call, by: extensionNumber, record: record, timing: timing)
-                if let extensionNumber = record.extension { incomingByExtension[extensionNumber] = key }
+                incomingByExtension[extensionNumber] = key
                 if !call.ringingReported {
                     call.ringingReported = true
                     events.append(factory.ringing(call, cause: .line(key: line.key)))

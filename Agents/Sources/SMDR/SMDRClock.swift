@@ -61,3 +61,26 @@ struct SMDRClock {
         return value >= 70 ? 1900 + value : 2000 + value
     }
 }
+
+/// When a parsed line's leg began, was answered and ended, as the decoder reads it: for
+/// `smdr test`, which shows one line at a time.
+public struct SMDRLegTimes: Hashable, Sendable {
+    public var printedTime: SMDRPrintedTime
+    public var dateFormat: SMDRDateOrder
+    public var startedAt: Timestamp
+    public var answeredAt: Timestamp
+    public var endedAt: Timestamp
+
+    /// Nil when the date is not valid in the order `settings` gives it.
+    public init?(record: SMDRRecord, settings: SMDRSettings) {
+        let zone = TimeZone(identifier: settings.timeZone) ?? TimeZone(secondsFromGMT: 0) ?? .current
+        var clock = SMDRClock(timeZone: zone, dateFormat: settings.dateFormat, model: settings.model)
+        guard let printed = clock.printedInstant(of: record) else { return nil }
+        printedTime = clock.printedTime(for: record)
+        dateFormat = clock.dateOrder(for: record)
+        let timing = SMDRLegTiming(printed: printed, record: record, printedTime: printedTime)
+        startedAt = timing.begin
+        answeredAt = timing.answeredAt
+        endedAt = timing.end
+    }
+}

@@ -209,9 +209,9 @@ private enum LineScan {
     }
 
     static func layoutOf(columns: Columns, column: NumberColumn, tail: Tail, lineLength: Int) -> SMDRLayout {
+        if (columns.coRange?.count ?? 0) == 4 || lineLength > 100 { return .patternC }
         if tail.cost != nil { return .patternB }
         if column.incomingWord || tail.durationQuote || tail.dots { return .style824 }
-        if (columns.coRange?.count ?? 0) == 4 || lineLength > 100 { return .patternC }
         return .patternA
     }
 

@@ -59,6 +59,13 @@ public struct SMDRDateFields: Codable, Hashable, Sendable {
     public var third: Int
     /// The year field was printed with four digits.
     public var fourDigitFirst: Bool
+
+    public init(first: Int, second: Int, third: Int, fourDigitFirst: Bool) {
+        self.first = first
+        self.second = second
+        self.third = third
+        self.fourDigitFirst = fourDigitFirst
+    }
 }
 
 /// What one line turned out to be.

@@ -1,0 +1,91 @@
+import SMDRSource
+import TamasEvents
+import XCTest
+
+/// Ids come from the lines: re-reading them (PBX resend, agent restart, another fragmentation)
+/// must not create a second call.
+final class SMDRStabilityTests: XCTestCase {
+    private let settings = SMDRSettings(systemKey: "costa", timeZone: "Europe/Rome")
+    private let file = "italy-pattern-b__gestionecentralino.txt"
+
+    func testReplayIntoAFreshDecoderGivesIdenticalEvents() throws {
+        let lines = try SMDRSample.lines(file)
+        XCTAssertEqual(SMDRCallTests.decode(lines, settings), SMDRCallTests.decode(lines, settings))
+    }
+
+    func testFeedingTheSameLinesTwiceAddsNoCall() throws {
+        let lines = try SMDRSample.lines(file)
+        let once = SMDRCallTests.decode(lines, settings)
+        let twice = SMDRCallTests.decode(lines + lines, settings)
+        XCTAssertEqual(Set(twice.map(\.eventId)), Set(once.map(\.eventId)))
+        XCTAssertEqual(Self.collectorView(twice), Self.collectorView(once))
+    }
+
+    /// What the collector ends up with: it keeps the first event of each eventId and folds.
+    static func collectorView(_ events: [CallEvent]) -> [String: String] {
+        var seen = Set<String>()
+        let unique = events.filter { seen.insert($0.eventId).inserted }
+        return SMDRCallTests.calls(unique).mapValues { call in
+            [call.direction?.rawValue, call.disposition?.rawValue, call.answeredBy, call.transferredTo,
+             call.durationSec.map(String.init), call.extensions.joined(separator: ","), call.startedAt?.iso8601,
+             call.endedAt?.iso8601].map { $0 ?? "-" }.joined(separator: " ")
+        }
+    }
+
+    /// The agent read the first part, died without finishing, and re-reads the file from the
+    /// start: together both runs must describe exactly the calls of one clean run.
+    func testRestartMidFileAndRereadAddsNoCall() throws {
+        let lines = try SMDRSample.lines(file)
+        let clean = SMDRCallTests.decode(lines, settings)
+        for cut in stride(from: 1, to: lines.count, by: 7) {
+            let beforeCrash = SMDRCallTests.decode(Array(lines[..<cut]), settings, finish: false)
+            let afterRestart = SMDRCallTests.decode(lines, settings)
+            let cleanIds = Set(clean.compactMap(\.callId))
+            XCTAssertTrue(Set(beforeCrash.compactMap(\.callId)).isSubset(of: cleanIds), "cut at \(cut)")
+            XCTAssertTrue(Set(beforeCrash.map(\.eventId)).isSubset(of: Set(clean.map(\.eventId))), "cut at \(cut)")
+            XCTAssertEqual(Self.collectorView(beforeCrash + afterRestart), Self.collectorView(clean), "cut at \(cut)")
+        }
+    }
+
+    func testFragmentationDoesNotChangeTheEvents() throws {
+        let bytes = try SMDRSample.bytes(file)
+        let whole = SMDRCallTests.decode(try SMDRSample.lines(file), settings)
+        var random = TestRandom(seed: 7)
+        for _ in 0..<20 {
+            var decoder = SMDRDecoder(settings: settings)
+            var events: [CallEvent] = []
+            var offset = 0
+            while offset < bytes.count {
+                let size = random.int(1...300)
+                events += decoder.receive(Array(bytes[offset..<min(bytes.count, offset + size)]), now: SMDRCallTests.now)
+                offset += size
+            }
+            events += decoder.finish(now: SMDRCallTests.now)
+            XCTAssertEqual(events, whole)
+        }
+    }
+
+    func testTwoSystemsWithTheSameLinesGetDifferentIds() throws {
+        let line = ["07/12/20 11:01    401 06 234                  00:00'13 EU00000.00               "]
+        let first = SMDRCallTests.decode(line, SMDRSettings(systemKey: "a"))
+        let second = SMDRCallTests.decode(line, SMDRSettings(systemKey: "b"))
+        XCTAssertNotEqual(first.first?.callId, second.first?.callId)
+    }
+}
+
+/// SplitMix64, written here so the tests' randomness never depends on the code under test.
+struct TestRandom {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
+}
