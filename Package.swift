@@ -52,18 +52,31 @@ let package = Package(
             path: "Agents/AgentCore"
         ),
         .target(name: "SerialPort", path: "Agents/Serial"),
-        .target(name: "JSONLSource", dependencies: ["TamasEvents", "AgentCore"], path: "Agents/Sources/JSONL"),
-        .target(name: "SMDRSource", dependencies: ["TamasEvents"], path: "Agents/Sources/SMDR"),
+        .target(name: "JSONLProtocol", dependencies: ["TamasEvents"], path: "Agents/Sources/JSONL/Protocol"),
         .target(
-            name: "AMISource",
+            name: "AgentCLI",
+            dependencies: [
+                "TamasEvents", "TamasLink", "AgentCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Agents/AgentCLI"),
+        .target(
+            name: "JSONLAgent",
+            dependencies: ["TamasEvents", "AgentCore", "AgentCLI", "JSONLProtocol",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Agents/Sources/JSONL/Agent"),
+        .target(name: "SMDRProtocol", dependencies: ["TamasEvents"], path: "Agents/Sources/SMDR/Protocol"),
+        .target(
+            name: "AMIProtocol",
             dependencies: ["TamasEvents", .product(name: "Crypto", package: "swift-crypto")],
-            path: "Agents/Sources/AMI"),
-        .target(name: "CallerIDSource", dependencies: ["TamasEvents"], path: "Agents/Sources/CallerID"),
-        .target(name: "TelsaSource", dependencies: ["TamasEvents"], path: "Agents/Sources/Telsa"),
+            path: "Agents/Sources/AMI/Protocol"),
+        .target(name: "CallerIDProtocol", dependencies: ["TamasEvents"], path: "Agents/Sources/CallerID/Protocol"),
+        .target(name: "TelsaProtocol", dependencies: ["TamasEvents"], path: "Agents/Sources/Telsa/Protocol"),
         .executableTarget(
             name: "tamas-agent",
             dependencies: [
-                "TamasEvents", "TamasLink", "AgentCore", "JSONLSource",
+                "TamasEvents", "TamasLink", "AgentCore", "JSONLAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -125,15 +138,15 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TamasEventsTests", dependencies: ["TamasEvents"], path: "Tests/TamasEventsTests"),
         .testTarget(
-            name: "SMDRTests", dependencies: ["SMDRSource", "TamasEvents", "TestSupport"],
+            name: "SMDRTests", dependencies: ["SMDRProtocol", "TamasEvents", "TestSupport"],
             path: "Tests/SMDRTests", exclude: ["Golden"]),
         .testTarget(
-            name: "AMITests", dependencies: ["AMISource", "TamasEvents", "TestSupport"],
+            name: "AMITests", dependencies: ["AMIProtocol", "TamasEvents", "TestSupport"],
             path: "Tests/AMITests", exclude: ["Golden"]),
         .testTarget(
-            name: "CallerIDTests", dependencies: ["CallerIDSource", "TamasEvents", "TestSupport"],
+            name: "CallerIDTests", dependencies: ["CallerIDProtocol", "TamasEvents", "TestSupport"],
             path: "Tests/CallerIDTests", exclude: ["Golden"]),
-        .testTarget(name: "TelsaTests", dependencies: ["TelsaSource", "TamasEvents", "TestSupport"], path: "Tests/TelsaTests"),
+        .testTarget(name: "TelsaTests", dependencies: ["TelsaProtocol", "TamasEvents", "TestSupport"], path: "Tests/TelsaTests"),
         .testTarget(
             name: "ConnectorTests",
             dependencies: ["ConnectorKit", "PayamGostarConnector", "WebhookConnector", "ZammadConnector", "TamasEvents", "TestSupport"],
@@ -146,7 +159,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentCoreTests",
-            dependencies: ["AgentCore", "JSONLSource", "TamasEvents", "TamasLink"],
+            dependencies: ["AgentCore", "JSONLAgent", "JSONLProtocol", "TamasEvents", "TamasLink"],
             path: "Tests/AgentCoreTests"
         ),
         .testTarget(

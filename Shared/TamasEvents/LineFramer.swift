@@ -11,11 +11,14 @@ public struct LineFramer: Sendable {
     }
 
     public let maxLineBytes: Int
+    /// Hand out empty lines too, for formats where line numbers are part of error messages.
+    public let keepsEmptyLines: Bool
     private var buffer: [UInt8] = []
     private var lastWasCR = false
 
-    public init(maxLineBytes: Int = 4096) {
+    public init(maxLineBytes: Int = 4096, keepsEmptyLines: Bool = false) {
         self.maxLineBytes = maxLineBytes
+        self.keepsEmptyLines = keepsEmptyLines
     }
 
     public mutating func push(_ bytes: [UInt8]) -> [Line] {
@@ -39,7 +42,7 @@ public struct LineFramer: Sendable {
             }
             lastWasCR = false
         }
-        return lines.filter { !$0.text.isEmpty || $0.truncated }
+        return keepsEmptyLines ? lines : lines.filter { !$0.text.isEmpty || $0.truncated }
     }
 
     /// What is left without a line end (at EOF).

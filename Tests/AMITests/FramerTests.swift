@@ -1,4 +1,4 @@
-@testable import AMISource
+@testable import AMIProtocol
 import Foundation
 import TestSupport
 import XCTest

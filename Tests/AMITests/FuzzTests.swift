@@ -1,4 +1,4 @@
-import AMISource
+import AMIProtocol
 import Foundation
 import TamasEvents
 import TestSupport

@@ -1,4 +1,5 @@
-import JSONLSource
+import JSONLAgent
+import JSONLProtocol
 import TamasEvents
 import XCTest
 

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import TamasEvents
-@testable import CallerIDSource
+@testable import CallerIDProtocol
 
 /// Random bytes and mutated real records, in random fragmentation, through every protocol.
 final class CallerIDFuzzTests: XCTestCase {

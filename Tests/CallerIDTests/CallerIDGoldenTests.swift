@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 import TamasEvents
 import TestSupport
-@testable import CallerIDSource
+@testable import CallerIDProtocol
 
 /// Every sample in fixtures/callerid/ through the decoder it belongs to (or, for boxes we do not
 /// support, the one a user would most likely mis-configure). Each source section of a file is

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import TamasEvents
-@testable import CallerIDSource
+@testable import CallerIDProtocol
 
 final class CallerIDModemTests: XCTestCase {
     private func modem() -> CallerIDDecoder { CallerIDDecoder(settings: segalSettings { $0.protocol = .modem }) }

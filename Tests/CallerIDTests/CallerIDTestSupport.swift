@@ -1,7 +1,7 @@
 import Foundation
 import TamasEvents
 import TestSupport
-@testable import CallerIDSource
+@testable import CallerIDProtocol
 
 let testStart = Timestamp(iso8601: "2026-11-26T14:05:09+03:30")!
 

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import TamasEvents
-@testable import CallerIDSource
+@testable import CallerIDProtocol
 
 final class CallerIDTrafficGeneratorTests: XCTestCase {
     func testGeneratedTrafficDecodesToTheExpectedCalls() {

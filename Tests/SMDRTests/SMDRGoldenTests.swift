@@ -1,5 +1,5 @@
 import Foundation
-import SMDRSource
+import SMDRProtocol
 import TamasEvents
 import TestSupport
 import XCTest

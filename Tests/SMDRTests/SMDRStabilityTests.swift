@@ -1,4 +1,4 @@
-import SMDRSource
+import SMDRProtocol
 import TamasEvents
 import XCTest
 

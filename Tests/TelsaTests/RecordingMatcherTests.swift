@@ -1,6 +1,6 @@
 import XCTest
 import TamasEvents
-@testable import TelsaSource
+@testable import TelsaProtocol
 
 final class RecordingMatcherTests: XCTestCase {
     let t0 = Timestamp(iso8601: "2026-11-26T10:00:00+03:30")!

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import TamasEvents
-@testable import TelsaSource
+@testable import TelsaProtocol
 
 final class TelsaFolderTrackerTests: XCTestCase {
     let t0 = Timestamp(iso8601: "2025-12-09T11:34:00+03:30")!

@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 import TamasEvents
 import TestSupport
-@testable import TelsaSource
+@testable import TelsaProtocol
 
 let tehran = TimeZone(identifier: "Asia/Tehran")!
 

@@ -10,7 +10,7 @@ import TamasEvents
 /// line itself (so re-reading a file deduplicates).
 public struct JSONLDecoder: SourceStateMachine {
     public let systemKey: String
-    private var framer = LineFramer(maxLineBytes: 1 << 20)
+    private var framer = LineFramer(maxLineBytes: 1 << 20, keepsEmptyLines: true)
     private var lineNumber = 0
     private let decoder = JSONDecoder()
 

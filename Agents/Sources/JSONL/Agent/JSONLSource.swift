@@ -1,4 +1,6 @@
+import AgentCLI
 import AgentCore
+import JSONLProtocol
 import Foundation
 import TamasEvents
 
@@ -39,11 +41,9 @@ public struct JSONLSource: AgentSource {
                 try await Task.sleep(for: .milliseconds(250))
                 continue
             }
-            try await sink.emit(decoder.receive(chunk, now: Self.now()))
+            try await sink.emit(decoder.receive(chunk, now: .now()))
         }
-        try await sink.emit(decoder.finish(now: Self.now()))
+        try await sink.emit(decoder.finish(now: .now()))
         try await sink.report(state: "inputEnded", detail: "end of \(settings.input)")
     }
-
-    static func now() -> Timestamp { Timestamp(date: Date(), timeZone: .current) }
 }
