@@ -12,16 +12,24 @@ import TamasLink
 /// a week-long outage, a restarted agent re-reading its file, and two agents reading the same
 /// PBX all collapse into the one row that is already there.
 public final class CollectorStore: Sendable {
-    let database: DatabasePool
+    /// Shared with the modules that keep their own tables in the same file (the CRM outbox), so
+    /// that what they derive from an event commits in the same transaction as the event.
+    public let database: DatabasePool
+    private let hooks: [any IngestHook]
     private let json = EventJSON()
 
-    public init(path: String) throws {
+    /// `extensions` add tables (each migration is applied once, by name, after the store's own);
+    /// `hooks` see every newly stored event inside the ingest transaction.
+    public init(path: String, extensions: [StoreExtension] = [], hooks: [any IngestHook] = []) throws {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         database = try DatabasePool(path: path, configuration: configuration)
-        try Self.migrator.migrate(database)
+        self.hooks = hooks
+        var migrator = Self.migrator
+        for migration in extensions { migrator.registerMigration(migration.name, migrate: migration.migrate) }
+        try migrator.migrate(database)
     }
 
     static var migrator: DatabaseMigrator {
@@ -198,6 +206,7 @@ public final class CollectorStore: Sendable {
             var callEvents: [String: [CallEvent]] = [:]
             var callOrder: [String] = []
             var newestEvent: Int64?
+            var storedIds: Set<String> = []
             for (event, body) in valid {
                 try insert.execute(arguments: [event.systemKey, event.eventId, event.type.rawValue, event.callId,
                                                event.at.epochMillis, agent.id, now, Data(body.readableBytesView)])
@@ -206,6 +215,7 @@ public final class CollectorStore: Sendable {
                     continue
                 }
                 result.stored += 1
+                storedIds.insert(event.systemKey + "\u{1F}" + event.eventId)
                 newestEvent = max(newestEvent ?? event.at.epochMillis, event.at.epochMillis)
                 if event.type.isCallEvent, let callId = event.callId {
                     let key = event.systemKey + "\u{1F}" + callId
@@ -218,13 +228,21 @@ public final class CollectorStore: Sendable {
                 let existing = try Data.fetchOne(db, sql: "SELECT body FROM calls WHERE system_key = ? AND call_id = ?",
                                                  arguments: [first.systemKey, callId])
                     .flatMap { try? JSONDecoder().decode(CallRecord.self, from: $0) }
-                guard let call = events.reduce(existing, { CallAssembler.apply($1, to: $0) }) else { continue }
+                var call = existing
+                for event in events {
+                    call = CallAssembler.apply(event, to: call)
+                    for hook in hooks { try hook.didStore(event, call: call, in: db) }
+                }
+                guard let call else { continue }
                 try db.execute(sql: """
                     INSERT OR REPLACE INTO calls (system_key, call_id, started_at_ms, phase, updated_at_ms, body)
                     VALUES (?, ?, ?, ?, ?, ?)
                     """, arguments: [call.systemKey, call.callId, call.startedAt?.epochMillis, call.phase.rawValue, now,
                                      try JSONEncoder().encode(call)])
                 result.callsUpdated += 1
+            }
+            for (event, _) in valid where !event.type.isCallEvent && storedIds.contains(event.systemKey + "\u{1F}" + event.eventId) {
+                for hook in hooks { try hook.didStore(event, call: nil, in: db) }
             }
             for (reason, body) in refused {
                 try db.execute(sql: "INSERT INTO quarantine (agent_id, received_at_ms, reason, body) VALUES (?, ?, ?, ?)",
@@ -325,4 +343,21 @@ public final class CollectorStore: Sendable {
             eventsReceived: row["events_received"], spoolId: row["spool_id"],
             committedThrough: UInt64(row["committed_through"] as Int64))
     }
+}
+
+/// Tables another module keeps in the collector's store.
+public struct StoreExtension: Sendable {
+    public var name: String
+    public var migrate: @Sendable (Database) throws -> Void
+
+    public init(name: String, migrate: @escaping @Sendable (Database) throws -> Void) {
+        self.name = name
+        self.migrate = migrate
+    }
+}
+
+/// Sees each newly stored event (never a duplicate) inside the transaction that stores it, with
+/// the call as assembled after it: whatever the hook writes commits or rolls back with the event.
+public protocol IngestHook: Sendable {
+    func didStore(_ event: CallEvent, call: CallRecord?, in db: Database) throws
 }
