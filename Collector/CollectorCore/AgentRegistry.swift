@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import TamasEvents
 import TamasLink
 
@@ -34,6 +35,7 @@ public actor AgentRegistry {
     }
 
     private var live: [String: Live] = [:]
+    private var downloads: [String: AsyncThrowingStream<ByteBuffer, Error>.Continuation] = [:]
     private var pending: [String: (agentId: String, continuation: CheckedContinuation<CommandResult, Error>)] = [:]
     private let metrics: CollectorMetrics
 
@@ -77,6 +79,10 @@ public actor AgentRegistry {
         live.values.sorted { $0.connectedSince < $1.connectedSince }.first { $0.systemKeys.contains(systemKey) }
     }
 
+    public func connectedAgent(id: String) -> Live? {
+        live[id]
+    }
+
     public func connectedAgent(named name: String) -> Live? {
         live.values.first { $0.name == name }
     }
@@ -100,7 +106,54 @@ public actor AgentRegistry {
     }
 
     func complete(_ result: CommandResult) {
+        if let download = downloads.removeValue(forKey: result.id) {
+            if result.ok {
+                download.finish()
+            } else {
+                download.finish(throwing: DownloadError.agentFailed(result.error ?? "unknown error"))
+            }
+        }
         pending.removeValue(forKey: result.id)?.continuation.resume(returning: result)
+    }
+
+    /// Bytes an agent streams in answer to a command (a recording), in order. The stream ends
+    /// with the agent's last chunk or its result, and fails if the agent reports an error.
+    public func download(_ command: Command, on agent: Live, timeoutSeconds: Double) -> AsyncThrowingStream<ByteBuffer, Error> {
+        let (stream, continuation) = AsyncThrowingStream<ByteBuffer, Error>.makeStream()
+        downloads[command.id] = continuation
+        continuation.onTermination = { _ in Task { await self.dropDownload(command.id) } }
+        Task {
+            do {
+                _ = try await execute(command, on: agent, timeoutSeconds: timeoutSeconds)
+            } catch {
+                self.downloads.removeValue(forKey: command.id)?.finish(throwing: error)
+            }
+        }
+        return stream
+    }
+
+    func deliver(_ chunk: DataChunk) -> Bool {
+        guard let download = downloads[chunk.commandId] else { return false }
+        if chunk.bytes.readableBytes > 0 { download.yield(chunk.bytes) }
+        if chunk.isLast {
+            downloads[chunk.commandId] = nil
+            download.finish()
+        }
+        return true
+    }
+
+    private func dropDownload(_ commandId: String) {
+        downloads[commandId] = nil
+    }
+
+    public enum DownloadError: Error, CustomStringConvertible {
+        case agentFailed(String)
+
+        public var description: String {
+            switch self {
+            case .agentFailed(let reason): "the agent could not send it: \(reason)"
+            }
+        }
     }
 
     private func fail(_ commandId: String, _ error: CommandError) {

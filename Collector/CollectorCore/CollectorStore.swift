@@ -287,6 +287,18 @@ public final class CollectorStore: Sendable {
         }
     }
 
+    /// The agent that announced a recording, and the system it belongs to.
+    public func recordingSource(ref: String) async throws -> (agentId: String, systemKey: String)? {
+        try await database.read { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT agent_id, system_key FROM events
+                WHERE type = 'recording.available' AND json_extract(CAST(body AS TEXT), '$.ref') = ?
+                ORDER BY id DESC LIMIT 1
+                """, arguments: [ref])
+            return row.map { ($0["agent_id"], $0["system_key"]) }
+        }
+    }
+
     public func latestEventId() async throws -> Int64 {
         try await database.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM events") ?? 0 }
     }

@@ -176,8 +176,10 @@ struct AgentSession: Sendable {
                 await server.registry.heartbeat(agentId: agent.id, name: agent.name, heartbeat)
             case .result(let result):
                 await server.registry.complete(result)
-            case .data:
-                logger.debug("data chunk without a waiting download", metadata: ["agent": "\(agent.name)"])
+            case .data(let chunk):
+                if await !server.registry.deliver(chunk) {
+                    logger.debug("data chunk without a waiting download", metadata: ["agent": "\(agent.name)"])
+                }
             case .hello, .welcome, .refused, .ack, .command:
                 throw SessionRefusal(reason: "agent \(agent.name) sent \(message.kind) after hello")
             }

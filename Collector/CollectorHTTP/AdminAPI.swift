@@ -15,10 +15,13 @@ public struct AdminAPI: Sendable {
         /// Shown to `tamasctl agents add` so it can print a ready agent configuration.
         public var agentAddress: String
         public var certificateFingerprint: String?
+        /// Key file for signed recording links (created 0600 on first start).
+        public var linkKeyFile: String
 
-        public init(agentAddress: String, certificateFingerprint: String?) {
+        public init(agentAddress: String, certificateFingerprint: String?, linkKeyFile: String) {
             self.agentAddress = agentAddress
             self.certificateFingerprint = certificateFingerprint
+            self.linkKeyFile = linkKeyFile
         }
     }
 
@@ -38,14 +41,14 @@ public struct AdminAPI: Sendable {
 
     public func run(onBound: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let app = Application(
-            router: makeRouter(),
+            router: try makeRouter(),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "tamas-collector"),
             onServerRunning: { channel in onBound(channel.localAddress?.port ?? 0) },
             logger: logger)
         try await app.run()
     }
 
-    func makeRouter() -> Router<BasicRequestContext> {
+    func makeRouter() throws -> Router<BasicRequestContext> {
         let router = Router()
         router.get("healthz") { _, _ -> Response in
             let healthy = await store.isHealthy()
@@ -113,6 +116,8 @@ public struct AdminAPI: Sendable {
             body.writeString("]}")
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
         }
+        RecordingRoutes(store: store, registry: registry, links: try RecordingLinks(keyFile: options.linkKeyFile))
+            .add(admin: api, public: router)
         api.get("status") { _, _ -> Response in
             let counts = try await store.counts()
             let connected = await registry.snapshot().count

@@ -97,7 +97,8 @@ struct Run: AsyncParsableCommand {
         let ingest = IngestServer(store: store, registry: registry, metrics: metrics, tls: tls, options: ingestOptions,
                                   collectorVersion: TamasCollector.version, logger: logger)
         let advertised = publicAddress ?? "\(listenHost == "0.0.0.0" || listenHost == "::" ? ProcessInfo.processInfo.hostName : listenHost):\(listenPort)"
-        var apiOptions = AdminAPI.Options(agentAddress: advertised, certificateFingerprint: fingerprint)
+        var apiOptions = AdminAPI.Options(agentAddress: advertised, certificateFingerprint: fingerprint,
+                                          linkKeyFile: home.folder + "/links.key")
         apiOptions.host = httpHost
         apiOptions.port = httpPort
         let api = AdminAPI(store: store, registry: registry, metrics: metrics, options: apiOptions, logger: logger)

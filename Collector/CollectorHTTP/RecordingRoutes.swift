@@ -1,0 +1,166 @@
+import CollectorCore
+import Crypto
+import Foundation
+import Hummingbird
+import NIOCore
+import TamasLink
+
+/// Recordings are never copied to the collector in advance: a request makes the agent that
+/// announced the recording stream it up the link (`fetch-recording`), and the bytes go straight
+/// to the HTTP client, with range requests so a browser can play and seek.
+struct RecordingRoutes: Sendable {
+    let store: CollectorStore
+    let registry: AgentRegistry
+    let links: RecordingLinks
+
+    func add(admin api: RouterGroup<BasicRequestContext>, public router: Router<BasicRequestContext>) {
+        api.get("recordings/:ref") { request, context -> Response in
+            try await serve(ref: try context.parameters.require("ref"), range: request.headers[.range])
+        }
+        api.post("recordings/:ref/link") { request, context -> Response in
+            let ref = try context.parameters.require("ref")
+            let seconds = min(max(request.uri.queryParameters.get("validSeconds", as: Int.self) ?? 86_400, 60), 30 * 86_400)
+            let link = links.path(ref: ref, validFor: seconds, now: Date())
+            return try json(["path": link])
+        }
+        router.get("recordings/:ref") { request, context -> Response in
+            let ref = try context.parameters.require("ref")
+            guard let expires = request.uri.queryParameters.get("expires", as: Int.self),
+                  let signature = request.uri.queryParameters.get("signature"),
+                  links.verify(ref: ref, expires: expires, signature: signature, now: Date()) else {
+                throw HTTPError(.forbidden, message: "this recording link is invalid or has expired")
+            }
+            return try await serve(ref: ref, range: request.headers[.range])
+        }
+    }
+
+    struct FileFacts: Decodable {
+        var size: Int
+        var contentType: String?
+        var fileName: String?
+    }
+
+    func serve(ref: String, range: String?) async throws -> Response {
+        guard let source = try await store.recordingSource(ref: ref) else {
+            throw HTTPError(.notFound, message: "no recording with this ref was announced")
+        }
+        guard let agent = await registry.connectedAgent(id: source.agentId) else {
+            throw HTTPError(.serviceUnavailable, message: "the agent that holds this recording is not connected")
+        }
+        let stat = try await ask(agent, ref: ref, offset: 0, length: 0)
+        guard stat.ok, let facts = stat.output.flatMap({ try? JSONDecoder().decode(FileFacts.self, from: Data($0.utf8)) }) else {
+            throw HTTPError(.notFound, message: stat.error ?? "the agent could not describe this recording")
+        }
+        var headers: HTTPFields = [.contentType: facts.contentType ?? "application/octet-stream", .acceptRanges: "bytes"]
+        if let fileName = facts.fileName { headers[.contentDisposition] = "inline; filename=\"\(fileName.filter { $0 != "\"" })\"" }
+        let window: ByteRange
+        let status: HTTPResponse.Status
+        if let range {
+            guard let parsed = ByteRange(header: range, size: facts.size) else {
+                headers[.contentRange] = "bytes */\(facts.size)"
+                return Response(status: .rangeNotSatisfiable, headers: headers)
+            }
+            window = parsed
+            status = .partialContent
+            headers[.contentRange] = "bytes \(window.offset)-\(window.offset + window.length - 1)/\(facts.size)"
+        } else {
+            window = ByteRange(offset: 0, length: facts.size)
+            status = .ok
+        }
+        guard window.length > 0 else { return Response(status: status, headers: headers, body: .init()) }
+        let command = Command(id: UUID().uuidString, name: "fetch-recording",
+                              arguments: ["ref": ref, "offset": String(window.offset), "length": String(window.length)])
+        let chunks = await registry.download(command, on: agent, timeoutSeconds: 600)
+        return Response(status: status, headers: headers, body: ResponseBody(contentLength: window.length) { writer in
+            for try await chunk in chunks { try await writer.write(chunk) }
+            try await writer.finish(nil)
+        })
+    }
+
+    private func ask(_ agent: AgentRegistry.Live, ref: String, offset: Int, length: Int) async throws -> CommandResult {
+        let command = Command(id: UUID().uuidString, name: "fetch-recording",
+                              arguments: ["ref": ref, "offset": String(offset), "length": String(length)])
+        do {
+            return try await registry.execute(command, on: agent, timeoutSeconds: 30)
+        } catch let error as AgentRegistry.CommandError {
+            throw HTTPError(.gatewayTimeout, message: error.description)
+        }
+    }
+}
+
+/// An RFC 9110 single byte range, resolved against the file size.
+struct ByteRange: Equatable {
+    var offset: Int
+    var length: Int
+
+    init(offset: Int, length: Int) {
+        self.offset = offset
+        self.length = length
+    }
+
+    init?(header: String, size: Int) {
+        guard header.hasPrefix("bytes="), !header.contains(",") else { return nil }
+        let spec = header.dropFirst("bytes=".count).split(separator: "-", omittingEmptySubsequences: false)
+        guard spec.count == 2 else { return nil }
+        let first = spec[0].trimmingCharacters(in: .whitespaces), last = spec[1].trimmingCharacters(in: .whitespaces)
+        if first.isEmpty {
+            guard let suffix = Int(last), suffix > 0, size > 0 else { return nil }
+            self.init(offset: max(0, size - suffix), length: min(suffix, size))
+            return
+        }
+        guard let start = Int(first), start >= 0, start < size else { return nil }
+        let end = last.isEmpty ? size - 1 : min(Int(last) ?? -1, size - 1)
+        guard end >= start else { return nil }
+        self.init(offset: start, length: end - start + 1)
+    }
+}
+
+/// Signed, expiring recording links, so a CRM user can play a recording without a Tamas
+/// account: HMAC-SHA256 over "ref|expires" with a key kept in the data folder (0600).
+public struct RecordingLinks: Sendable {
+    let key: SymmetricKey
+
+    public init(keyFile: String) throws {
+        if let text = try? String(contentsOfFile: keyFile, encoding: .utf8), let data = Data(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)),
+           data.count == 32 {
+            key = SymmetricKey(data: data)
+        } else {
+            let fresh = Secrets.random(bytes: 32)
+            try Secrets.writePrivateFile(fresh + "\n", to: keyFile)
+            key = SymmetricKey(data: Data(hex: fresh) ?? Data())
+        }
+    }
+
+    public func path(ref: String, validFor seconds: Int, now: Date) -> String {
+        let expires = Int(now.timeIntervalSince1970) + seconds
+        let encoded = ref.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?&="))) ?? ref
+        return "/recordings/\(encoded)?expires=\(expires)&signature=\(signature(ref: ref, expires: expires))"
+    }
+
+    func verify(ref: String, expires: Int, signature given: String, now: Date) -> Bool {
+        guard expires >= Int(now.timeIntervalSince1970) else { return false }
+        let expected = Array(signature(ref: ref, expires: expires).utf8)
+        let actual = Array(given.utf8)
+        guard expected.count == actual.count else { return false }
+        return zip(expected, actual).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    private func signature(ref: String, expires: Int) -> String {
+        HMAC<SHA256>.authenticationCode(for: Data("\(ref)|\(expires)".utf8), using: key).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+extension Data {
+    init?(hex: String) {
+        guard hex.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        self.init(bytes)
+    }
+}
