@@ -1,0 +1,42 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Mutual TLS with a private CA made by deploy/make-ca.sh: with --client-ca the collector turns
+/// away an agent without a certificate from that CA (even with a valid secret) and serves one with it.
+final class MutualTLSTests: XCTestCase {
+    func testOnlyAgentsWithACertificateFromThePrivateCAGetIn() throws {
+        let folder = try temporaryFolder("e2e-mtls")
+        let pki = folder.appendingPathComponent("pki")
+        let script = Fixtures.repositoryRoot.appendingPathComponent("deploy/make-ca.sh").path
+        try runTool("/bin/bash", [script, pki.path, "ca"])
+        try runTool("/bin/bash", [script, pki.path, "agent", "branch-pbx"])
+        let keyMode = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: pki.appendingPathComponent("branch-pbx.key").path)[.posixPermissions] as? Int)
+        XCTAssertEqual(keyMode & 0o077, 0, "private keys are not readable by others")
+
+        let collector = try CollectorUnderTest(name: "e2e-mtls", extraArguments: ["--client-ca", pki.appendingPathComponent("ca.crt").path])
+        let feed = folder.appendingPathComponent("feed.jsonl")
+        try (try SampleTraffic(systemKey: "branch", count: 30).lines().joined(separator: "\n") + "\n").write(to: feed, atomically: true, encoding: .utf8)
+        let section = "jsonl:\n  input: \(feed.path)\n"
+        let withoutCertificate = try collector.enrollAgent("no-cert", systems: ["branch"], folder: folder, extra: section)
+        let stranger = try ChildProcess("tamas-agent", ["jsonl", "--config", withoutCertificate.path], name: "agent without certificate")
+        stranger.waitForLog("link down", timeout: 20)
+        collector.process?.waitForLog("agent connection closed on error", timeout: 10)
+        stranger.terminate()
+        XCTAssertEqual(try collector.calls().count, 0)
+
+        var config = try String(contentsOf: try collector.enrollAgent("branch-pbx", systems: ["branch"], folder: folder, extra: section), encoding: .utf8)
+        config = config.replacingOccurrences(of: "collector:\n", with: """
+            collector:
+              clientCertificate: \(pki.appendingPathComponent("branch-pbx.crt").path)
+              clientKey: \(pki.appendingPathComponent("branch-pbx.key").path)
+
+            """)
+        let configPath = folder.appendingPathComponent("branch-pbx.yaml")
+        try config.write(to: configPath, atomically: false, encoding: .utf8)
+        let member = try ChildProcess("tamas-agent", ["jsonl", "--config", configPath.path, "--exit-when-drained"], name: "agent with certificate")
+        XCTAssertTrue(member.waitForExit(timeout: 30), member.log)
+        XCTAssertEqual(member.exitCode, 0)
+        XCTAssertEqual(try collector.calls().count, 10)
+    }
+}
