@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "tamas-collector", targets: ["tamas-collector"]),
         .executable(name: "tamas-agent", targets: ["tamas-agent"]),
         .executable(name: "tamasctl", targets: ["tamasctl"]),
+        .executable(name: "tamas-bench", targets: ["tamas-bench"]),
         .library(name: "TamasEvents", targets: ["TamasEvents"]),
     ],
     dependencies: [
@@ -71,12 +72,36 @@ let package = Package(
             name: "AMIProtocol",
             dependencies: ["TamasEvents", .product(name: "Crypto", package: "swift-crypto")],
             path: "Agents/Sources/AMI/Protocol"),
+        .target(
+            name: "AMIAgent",
+            dependencies: ["TamasEvents", "TamasLink", "AgentCore", "AgentCLI", "AMIProtocol",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Agents/Sources/AMI/Agent"),
         .target(name: "CallerIDProtocol", dependencies: ["TamasEvents"], path: "Agents/Sources/CallerID/Protocol"),
         .target(name: "TelsaProtocol", dependencies: ["TamasEvents"], path: "Agents/Sources/Telsa/Protocol"),
+        .target(
+            name: "DeviceLink",
+            dependencies: ["AgentCore", "SerialPort"],
+            path: "Agents/Sources/DeviceLink"),
+        .target(
+            name: "SMDRAgent",
+            dependencies: ["TamasEvents", "TamasLink", "AgentCore", "AgentCLI", "SMDRProtocol", "DeviceLink", "SerialPort",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Agents/Sources/SMDR/Agent"),
+        .target(
+            name: "CallerIDAgent",
+            dependencies: ["TamasEvents", "AgentCore", "AgentCLI", "CallerIDProtocol", "DeviceLink", "SerialPort",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Agents/Sources/CallerID/Agent"),
         .executableTarget(
             name: "tamas-agent",
             dependencies: [
-                "TamasEvents", "TamasLink", "AgentCore", "JSONLAgent",
+                "TamasEvents", "TamasLink", "AgentCore", "JSONLAgent", "AMIAgent", "SMDRAgent", "CallerIDAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -101,8 +126,9 @@ let package = Package(
         .target(
             name: "CollectorHTTP",
             dependencies: [
-                "TamasEvents", "CollectorCore",
+                "TamasEvents", "TamasLink", "CollectorCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -136,6 +162,16 @@ let package = Package(
         ),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .executableTarget(
+            name: "tamas-bench",
+            dependencies: [
+                "TamasEvents", "TamasLink", "AgentCore", "CollectorCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/Benchmarks"),
         .testTarget(name: "TamasEventsTests", dependencies: ["TamasEvents"], path: "Tests/TamasEventsTests"),
         .testTarget(
             name: "SMDRTests", dependencies: ["SMDRProtocol", "TamasEvents", "TestSupport"],
@@ -144,6 +180,12 @@ let package = Package(
             name: "AMITests", dependencies: ["AMIProtocol", "TamasEvents", "TestSupport"],
             path: "Tests/AMITests", exclude: ["Golden"]),
         .testTarget(
+            name: "AMIAgentTests",
+            dependencies: ["AMIAgent", "AMIProtocol", "TamasEvents", "TestSupport",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Tests/AMIAgentTests", exclude: ["bench"]),
+        .testTarget(
             name: "CallerIDTests", dependencies: ["CallerIDProtocol", "TamasEvents", "TestSupport"],
             path: "Tests/CallerIDTests", exclude: ["Golden"]),
         .testTarget(name: "TelsaTests", dependencies: ["TelsaProtocol", "TamasEvents", "TestSupport"], path: "Tests/TelsaTests"),
@@ -151,6 +193,12 @@ let package = Package(
             name: "ConnectorTests",
             dependencies: ["ConnectorKit", "PayamGostarConnector", "WebhookConnector", "ZammadConnector", "TamasEvents", "TestSupport"],
             path: "Tests/ConnectorTests"),
+        .testTarget(
+            name: "SMDRAgentTests", dependencies: ["SMDRProtocol", "TamasEvents", "TestSupport"],
+            path: "Tests/SMDRAgentTests"),
+        .testTarget(
+            name: "CallerIDAgentTests", dependencies: ["CallerIDProtocol", "TamasEvents", "TestSupport"],
+            path: "Tests/CallerIDAgentTests"),
         .testTarget(name: "SerialTests", dependencies: ["SerialPort", "TamasEvents", "TestSupport"], path: "Tests/SerialTests"),
         .testTarget(
             name: "TamasLinkTests",

@@ -13,6 +13,17 @@ public struct AgentConfig: Sendable {
         public var trust: LinkTLS.ServerTrust
         public var clientCertificateFile: String?
         public var clientKeyFile: String?
+
+        public init(host: String, port: Int, agentId: String, secret: String, trust: LinkTLS.ServerTrust,
+                    clientCertificateFile: String? = nil, clientKeyFile: String? = nil) {
+            self.host = host
+            self.port = port
+            self.agentId = agentId
+            self.secret = secret
+            self.trust = trust
+            self.clientCertificateFile = clientCertificateFile
+            self.clientKeyFile = clientKeyFile
+        }
     }
 
     public struct System: Sendable {

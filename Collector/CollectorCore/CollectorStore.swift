@@ -223,22 +223,23 @@ public final class CollectorStore: Sendable {
                     callEvents[key, default: []].append(event)
                 }
             }
+            let selectCall = try db.cachedStatement(sql: "SELECT body FROM calls WHERE system_key = ? AND call_id = ?")
+            let upsertCall = try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO calls (system_key, call_id, started_at_ms, phase, updated_at_ms, body) VALUES (?, ?, ?, ?, ?, ?)
+                """)
+            let decoder = JSONDecoder()
+            let encoder = JSONEncoder()
             for key in callOrder {
                 guard let events = callEvents[key], let first = events.first, let callId = first.callId else { continue }
-                let existing = try Data.fetchOne(db, sql: "SELECT body FROM calls WHERE system_key = ? AND call_id = ?",
-                                                 arguments: [first.systemKey, callId])
-                    .flatMap { try? JSONDecoder().decode(CallRecord.self, from: $0) }
-                var call = existing
+                var call = try Data.fetchOne(selectCall, arguments: [first.systemKey, callId])
+                    .flatMap { try? decoder.decode(CallRecord.self, from: $0) }
                 for event in events {
                     call = CallAssembler.apply(event, to: call)
                     for hook in hooks { try hook.didStore(event, call: call, in: db) }
                 }
                 guard let call else { continue }
-                try db.execute(sql: """
-                    INSERT OR REPLACE INTO calls (system_key, call_id, started_at_ms, phase, updated_at_ms, body)
-                    VALUES (?, ?, ?, ?, ?, ?)
-                    """, arguments: [call.systemKey, call.callId, call.startedAt?.epochMillis, call.phase.rawValue, now,
-                                     try JSONEncoder().encode(call)])
+                try upsertCall.execute(arguments: [call.systemKey, call.callId, call.startedAt?.epochMillis, call.phase.rawValue, now,
+                                                   try encoder.encode(call)])
                 result.callsUpdated += 1
             }
             for (event, _) in valid where !event.type.isCallEvent && storedIds.contains(event.systemKey + "\u{1F}" + event.eventId) {

@@ -1,0 +1,222 @@
+import AgentCore
+import ArgumentParser
+import CollectorCore
+import Foundation
+import GRDB
+import Logging
+import NIOSSL
+import TamasEvents
+import TamasLink
+
+@main
+struct TamasBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tamas-bench",
+        abstract: "Benchmarks of the backbone (not tests): throughput and memory, each beside a baseline measured in the same run.",
+        discussion: "Build in release mode first: swift build -c release --product tamas-bench. Results go in docs/performance.md.",
+        subcommands: [Link.self, Memory.self])
+}
+
+/// Events that look like real traffic: a ringing, an answer and an end per call.
+func sampleBodies(count: Int) throws -> [Data] {
+    let json = EventJSON()
+    let start = Timestamp(iso8601: "2026-11-26T08:00:00+03:30")!
+    return try (0..<count).map { index in
+        let call = index / 3
+        let at = start.adding(seconds: call)
+        var event = CallEvent(eventId: "bench-\(index)", type: [.callRinging, .callAnswered, .callEnded][index % 3],
+                              systemKey: "bench", source: "jsonl", at: at, raw: "11/26/26 08:00 201 01 <I> 09121234567",
+                              callId: "call-\(call)", direction: .inbound, from: "+98912\(String(format: "%07d", call % 10_000_000))",
+                              to: "200", extension: "201", line: "01", extensions: ["201", "202", "203"])
+        if event.type == .callAnswered { event.answeredBy = "202" }
+        if event.type == .callEnded {
+            event.disposition = .answered
+            event.startedAt = at
+            event.answeredAt = at.adding(seconds: 5)
+            event.endedAt = at.adding(seconds: 65)
+            event.durationSec = 60
+        }
+        return try json.encode(event)
+    }
+}
+
+struct Link: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Events/s from an agent spool to durable collector commit over TLS on loopback, beside raw SQLite batched inserts of the same rows.")
+
+    @Option(help: "Events to send.") var events = 200_000
+    @Option(help: "Events per batch (agent side) and per transaction (baseline).") var batch = 500
+
+    func run() async throws {
+        LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tamas-bench-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let bodies = try sampleBodies(count: events)
+
+        let baseline = try rawSQLiteRate(bodies: bodies, path: folder.appendingPathComponent("raw.sqlite").path)
+        let link = try await linkRate(bodies: bodies, folder: folder)
+        print(String(format: "events: %d, batch: %d, average event: %d bytes", events, batch, bodies.map(\.count).reduce(0, +) / max(events, 1)))
+        print(String(format: "raw SQLite batched insert (WAL, synchronous=FULL): %10.0f events/s", baseline))
+        print(String(format: "agent spool -> TLS -> collector commit + ack:      %10.0f events/s", link))
+        print(String(format: "ratio link / raw SQLite: %.2f", link / baseline))
+    }
+
+    /// The same rows into the same table shape with prepared statements, one transaction per batch.
+    func rawSQLiteRate(bodies: [Data], path: String) throws -> Double {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        try pool.write { db in
+            try db.execute(sql: """
+                CREATE TABLE events (id INTEGER PRIMARY KEY, system_key TEXT NOT NULL, event_id TEXT NOT NULL, type TEXT NOT NULL,
+                    call_id TEXT, at_ms INTEGER NOT NULL, agent_id TEXT NOT NULL, received_at_ms INTEGER NOT NULL, body BLOB NOT NULL,
+                    UNIQUE (system_key, event_id))
+                """)
+        }
+        let start = ContinuousClock.now
+        for chunkStart in stride(from: 0, to: bodies.count, by: batch) {
+            try pool.write { db in
+                let statement = try db.cachedStatement(sql: """
+                    INSERT INTO events (system_key, event_id, type, call_id, at_ms, agent_id, received_at_ms, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+                for index in chunkStart..<min(chunkStart + batch, bodies.count) {
+                    try statement.execute(arguments: ["bench", "bench-\(index)", "call.ringing", "call-\(index / 3)", 0, "agent", 0, bodies[index]])
+                }
+            }
+        }
+        return Double(bodies.count) / (ContinuousClock.now - start).seconds
+    }
+
+    func linkRate(bodies: [Data], folder: URL) async throws -> Double {
+        let store = try CollectorStore(path: folder.appendingPathComponent("collector.sqlite").path)
+        let identity = try LinkTLS.makeSelfSigned(commonName: "bench", hosts: ["127.0.0.1"])
+        let certificate = folder.appendingPathComponent("collector.crt").path
+        let key = folder.appendingPathComponent("collector.key").path
+        try identity.certificatePEM.write(toFile: certificate, atomically: true, encoding: .utf8)
+        try Secrets.writePrivateFile(identity.privateKeyPEM, to: key)
+        let metrics = CollectorMetrics()
+        let registry = AgentRegistry(metrics: metrics)
+        var options = IngestServer.Options()
+        options.host = "127.0.0.1"
+        options.port = 0
+        let server = IngestServer(store: store, registry: registry, metrics: metrics,
+                                  tls: try LinkTLS.serverContext(certificateFile: certificate, privateKeyFile: key, clientCAFile: nil),
+                                  options: options, collectorVersion: "bench", logger: Logger(label: "bench"))
+        let enrollment = try await store.enroll(name: "bench", systemKeys: ["bench"])
+        let spool = try await Spool.open(SpoolSettings(path: folder.appendingPathComponent("spool.sqlite").path, capacity: bodies.count + 10))
+        for chunkStart in stride(from: 0, to: bodies.count, by: 5000) {
+            try await spool.append(Array(bodies[chunkStart..<min(chunkStart + 5000, bodies.count)]))
+        }
+        let (ports, portSink) = AsyncStream<Int>.makeStream()
+        let serverTask = Task { try await server.run { portSink.yield($0) } }
+        var portIterator = ports.makeAsyncIterator()
+        guard let port = await portIterator.next() else { throw ValidationError("the collector did not start") }
+        var uplinkOptions = Uplink.Options()
+        uplinkOptions.batchSize = batch
+        let uplink = try Uplink(
+            collector: AgentConfig.Collector(host: "127.0.0.1", port: port, agentId: enrollment.agent.id, secret: enrollment.secret,
+                                             trust: .pinned(fingerprint: try LinkTLS.fingerprint(pem: identity.certificatePEM))),
+            identity: AgentIdentity(kind: "bench", version: "bench", systemKeys: ["bench"]), spool: spool, status: DeviceStatus(),
+            commands: [], options: uplinkOptions, logger: Logger(label: "bench"))
+        let start = ContinuousClock.now
+        let uplinkTask = Task { await uplink.run() }
+        while await spool.count > 0 { try await Task.sleep(for: .milliseconds(5)) }
+        let elapsed = (ContinuousClock.now - start).seconds
+        uplinkTask.cancel()
+        serverTask.cancel()
+        let stored = try await store.counts().events
+        guard stored == bodies.count else { throw ValidationError("collector holds \(stored) events, expected \(bodies.count)") }
+        return Double(bodies.count) / elapsed
+    }
+}
+
+struct Memory: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Peak RSS of an idle agent process and of the collector process with N connected agents.")
+
+    @Option(help: "Agents to connect to the collector.") var agents = 100
+
+    func run() async throws {
+        LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
+        let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tamas-bench-mem-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let port = 17_000 + Int.random(in: 0..<1000)
+        let httpPort = port + 1000
+        let collector = Process()
+        collector.executableURL = binaries.appendingPathComponent("tamas-collector")
+        collector.arguments = ["run", "--data-dir", folder.appendingPathComponent("collector").path,
+                               "--listen", "127.0.0.1:\(port)", "--http", "127.0.0.1:\(httpPort)", "--log-level", "warning"]
+        try collector.run()
+        defer { collector.terminate() }
+        try await Task.sleep(for: .seconds(2))
+        let home = try CollectorHome(folder: folder.appendingPathComponent("collector").path)
+        let store = try CollectorStore(path: home.databasePath)
+        let fingerprint = try LinkTLS.fingerprint(pem: String(contentsOfFile: home.certificatePath, encoding: .utf8))
+        let collectorIdle = peakRSS(collector.processIdentifier)
+
+        let idleAgent = try await startIdleAgent(binaries: binaries, folder: folder, store: store, port: port, fingerprint: fingerprint)
+        defer { idleAgent.terminate() }
+        try await Task.sleep(for: .seconds(5))
+        let agentPeak = peakRSS(idleAgent.processIdentifier)
+
+        var uplinks: [Task<Void, Never>] = []
+        for index in 0..<agents {
+            let enrollment = try await store.enroll(name: "mem-\(index)", systemKeys: ["mem"])
+            let spool = try await Spool.open(SpoolSettings(path: folder.appendingPathComponent("spool-\(index).sqlite").path))
+            let uplink = try Uplink(
+                collector: AgentConfig.Collector(host: "127.0.0.1", port: port, agentId: enrollment.agent.id, secret: enrollment.secret,
+                                                 trust: .pinned(fingerprint: fingerprint)),
+                identity: AgentIdentity(kind: "bench", version: "bench", systemKeys: ["mem"]), spool: spool, status: DeviceStatus(),
+                commands: [], logger: Logger(label: "bench"))
+            uplinks.append(Task { await uplink.run() })
+        }
+        try await Task.sleep(for: .seconds(10))
+        let collectorPeak = peakRSS(collector.processIdentifier)
+        uplinks.forEach { $0.cancel() }
+        print("idle agent (jsonl, following an empty file), peak RSS: \(agentPeak / 1024) MB (\(agentPeak) kB)")
+        print("collector before agents, peak RSS: \(collectorIdle / 1024) MB (\(collectorIdle) kB)")
+        print("collector with \(agents) connected agents, peak RSS: \(collectorPeak / 1024) MB (\(collectorPeak) kB)")
+    }
+
+    func startIdleAgent(binaries: URL, folder: URL, store: CollectorStore, port: Int, fingerprint: String) async throws -> Process {
+        let enrollment = try await store.enroll(name: "idle", systemKeys: ["mem"])
+        let feed = folder.appendingPathComponent("empty.jsonl")
+        FileManager.default.createFile(atPath: feed.path, contents: nil)
+        let config = folder.appendingPathComponent("idle.yaml").path
+        try Secrets.writePrivateFile("""
+            collector:
+              address: 127.0.0.1:\(port)
+              agentId: \(enrollment.agent.id)
+              secret: \(enrollment.secret)
+              fingerprint: \(fingerprint)
+            spool:
+              path: \(folder.path)/idle-spool.sqlite
+            system:
+              key: mem
+            log:
+              level: warning
+            jsonl:
+              input: \(feed.path)
+              follow: true
+
+            """, to: config)
+        let agent = Process()
+        agent.executableURL = binaries.appendingPathComponent("tamas-agent")
+        agent.arguments = ["jsonl", "--config", config]
+        try agent.run()
+        return agent
+    }
+
+    func peakRSS(_ pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return -1 }
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? -1
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
