@@ -2,9 +2,10 @@
 # Builds Tamas and runs the collector on its embedded defaults (SQLite, a self-signed TLS identity
 # made on first start) with a demo agent feeding sample calls over TLS on loopback.
 # Data goes to ./demo-data; stop with Ctrl-C. In another terminal:
-#   .build/debug/tamasctl --data-dir demo-data agents
-#   .build/debug/tamasctl --data-dir demo-data calls
-#   .build/debug/tamasctl --data-dir demo-data events --follow
+#   export TAMAS_DATA_DIR=demo-data
+#   .build/debug/tamasctl agents
+#   .build/debug/tamasctl calls
+#   .build/debug/tamasctl events --follow
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deploy/install-deps.sh
