@@ -16,7 +16,6 @@ public final class CollectorStore: Sendable {
     /// that what they derive from an event commits in the same transaction as the event.
     public let database: DatabasePool
     private let hooks: [any IngestHook]
-    private let json = EventJSON()
 
     /// `extensions` add tables (each migration is applied once, by name, after the store's own);
     /// `hooks` see every newly stored event inside the ingest transaction.
@@ -171,64 +170,100 @@ public final class CollectorStore: Sendable {
         public var stored = 0
         public var duplicates = 0
         public var quarantined = 0
-        public var callsUpdated = 0
     }
 
-    /// Commits one batch in one transaction and returns only after it is durable: the caller
-    /// acknowledges the batch to the agent after this returns, never before.
-    public func ingest(_ batch: EventBatch, from agent: AgentRecord) async throws -> IngestResult {
-        let now = Self.nowMillis()
+    /// A batch decoded and checked, ready to commit: the CPU half of ingest, done outside the
+    /// database writer so the next batch is decoded while the previous one is being committed.
+    public struct PreparedBatch: Sendable {
+        public let agent: AgentRecord
+        public let lastSequence: UInt64
+        public let received: Int
+        let valid: [(CallEvent, Data)]
+        let refused: [(String, Data)]
+    }
+
+    public func prepare(_ batch: EventBatch, from agent: AgentRecord) -> PreparedBatch {
         let allowed = Set(agent.systemKeys)
-        var decoded: [(CallEvent, ByteBuffer)] = []
-        var rejected: [(String, ByteBuffer)] = []
-        decoded.reserveCapacity(batch.events.count)
-        for body in batch.events {
+        let decoder = JSONDecoder()
+        var valid: [(CallEvent, Data)] = []
+        var refused: [(String, Data)] = []
+        valid.reserveCapacity(batch.events.count)
+        for buffer in batch.events {
+            let body = Data(buffer.readableBytesView)
             do {
-                let event = try json.decode(Data(body.readableBytesView))
+                let event = try decoder.decode(CallEvent.self, from: body)
                 try event.validate()
                 if allowed.contains(event.systemKey) {
-                    decoded.append((event, body))
+                    valid.append((event, body))
                 } else {
-                    rejected.append(("system key '\(event.systemKey)' is not enrolled for this agent (enrolled: \(agent.systemKeys.joined(separator: ", ")))", body))
+                    refused.append(("system key '\(event.systemKey)' is not enrolled for this agent (enrolled: \(agent.systemKeys.joined(separator: ", ")))", body))
                 }
             } catch {
-                rejected.append(("not a valid event: \(error)", body))
+                refused.append(("not a valid event: \(error)", body))
             }
         }
-        let valid = decoded
-        let refused = rejected
+        return PreparedBatch(agent: agent, lastSequence: batch.lastSequence, received: batch.events.count, valid: valid, refused: refused)
+    }
+
+    /// Commits one batch and returns only after it is durable: the caller acknowledges the batch
+    /// to the agent after this returns, never before.
+    public func ingest(_ batch: EventBatch, from agent: AgentRecord) async throws -> IngestResult {
+        try await commit([prepare(batch, from: agent)])[0]
+    }
+
+    /// Commits several prepared batches (from one or many agents) in ONE transaction: one fsync
+    /// for all of them, which is what lets many agents stream at once (group commit).
+    public func commit(_ batches: [PreparedBatch]) async throws -> [IngestResult] {
+        let now = Self.nowMillis()
+        let hooks = self.hooks
         return try await database.write { db in
-            var result = IngestResult()
             let insert = try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO events (system_key, event_id, type, call_id, at_ms, agent_id, received_at_ms, body)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-            var callEvents: [String: [CallEvent]] = [:]
-            var callOrder: [String] = []
-            var newestEvent: Int64?
-            var storedIds: Set<String> = []
-            for (event, body) in valid {
-                try insert.execute(arguments: [event.systemKey, event.eventId, event.type.rawValue, event.callId,
-                                               event.at.epochMillis, agent.id, now, Data(body.readableBytesView)])
-                guard db.changesCount == 1 else {
-                    result.duplicates += 1
-                    continue
-                }
-                result.stored += 1
-                storedIds.insert(event.systemKey + "\u{1F}" + event.eventId)
-                newestEvent = max(newestEvent ?? event.at.epochMillis, event.at.epochMillis)
-                if event.type.isCallEvent, let callId = event.callId {
-                    let key = event.systemKey + "\u{1F}" + callId
-                    if callEvents[key] == nil { callOrder.append(key) }
-                    callEvents[key, default: []].append(event)
-                }
-            }
             let selectCall = try db.cachedStatement(sql: "SELECT body FROM calls WHERE system_key = ? AND call_id = ?")
             let upsertCall = try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO calls (system_key, call_id, started_at_ms, phase, updated_at_ms, body) VALUES (?, ?, ?, ?, ?, ?)
                 """)
+            let quarantine = try db.cachedStatement(sql: "INSERT INTO quarantine (agent_id, received_at_ms, reason, body) VALUES (?, ?, ?, ?)")
+            let updateAgent = try db.cachedStatement(sql: """
+                UPDATE agents SET committed_through = MAX(committed_through, ?), events_received = events_received + ?,
+                    last_event_at_ms = COALESCE(MAX(last_event_at_ms, ?), ?, last_event_at_ms), last_seen_at_ms = ?
+                WHERE id = ?
+                """)
             let decoder = JSONDecoder()
             let encoder = JSONEncoder()
+            var results: [IngestResult] = []
+            var callEvents: [String: [CallEvent]] = [:]
+            var callOrder: [String] = []
+            var otherStored: [CallEvent] = []
+            for batch in batches {
+                var result = IngestResult()
+                var newestEvent: Int64?
+                for (event, body) in batch.valid {
+                    try insert.execute(arguments: [event.systemKey, event.eventId, event.type.rawValue, event.callId,
+                                                   event.at.epochMillis, batch.agent.id, now, body])
+                    guard db.changesCount == 1 else {
+                        result.duplicates += 1
+                        continue
+                    }
+                    result.stored += 1
+                    newestEvent = max(newestEvent ?? event.at.epochMillis, event.at.epochMillis)
+                    if event.type.isCallEvent, let callId = event.callId {
+                        let key = event.systemKey + "\u{1F}" + callId
+                        if callEvents[key] == nil { callOrder.append(key) }
+                        callEvents[key, default: []].append(event)
+                    } else {
+                        otherStored.append(event)
+                    }
+                }
+                for (reason, body) in batch.refused {
+                    try quarantine.execute(arguments: [batch.agent.id, now, reason, body])
+                    result.quarantined += 1
+                }
+                try updateAgent.execute(arguments: [Int64(batch.lastSequence), result.stored, newestEvent, newestEvent, now, batch.agent.id])
+                results.append(result)
+            }
             for key in callOrder {
                 guard let events = callEvents[key], let first = events.first, let callId = first.callId else { continue }
                 var call = try Data.fetchOne(selectCall, arguments: [first.systemKey, callId])
@@ -240,22 +275,11 @@ public final class CollectorStore: Sendable {
                 guard let call else { continue }
                 try upsertCall.execute(arguments: [call.systemKey, call.callId, call.startedAt?.epochMillis, call.phase.rawValue, now,
                                                    try encoder.encode(call)])
-                result.callsUpdated += 1
             }
-            for (event, _) in valid where !event.type.isCallEvent && storedIds.contains(event.systemKey + "\u{1F}" + event.eventId) {
+            for event in otherStored {
                 for hook in hooks { try hook.didStore(event, call: nil, in: db) }
             }
-            for (reason, body) in refused {
-                try db.execute(sql: "INSERT INTO quarantine (agent_id, received_at_ms, reason, body) VALUES (?, ?, ?, ?)",
-                               arguments: [agent.id, now, reason, Data(body.readableBytesView)])
-                result.quarantined += 1
-            }
-            try db.execute(sql: """
-                UPDATE agents SET committed_through = MAX(committed_through, ?), events_received = events_received + ?,
-                    last_event_at_ms = COALESCE(MAX(last_event_at_ms, ?), ?, last_event_at_ms), last_seen_at_ms = ?
-                WHERE id = ?
-                """, arguments: [Int64(batch.lastSequence), result.stored, newestEvent, newestEvent, now, agent.id])
-            return result
+            return results
         }
     }
 

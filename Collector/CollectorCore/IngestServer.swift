@@ -21,6 +21,7 @@ public struct IngestServer: Sendable {
     }
 
     let store: CollectorStore
+    let committer: IngestCommitter
     let registry: AgentRegistry
     let metrics: CollectorMetrics
     let tls: NIOSSLContext
@@ -31,6 +32,7 @@ public struct IngestServer: Sendable {
     public init(store: CollectorStore, registry: AgentRegistry, metrics: CollectorMetrics, tls: NIOSSLContext,
                 options: Options, collectorVersion: String, logger: Logger) {
         self.store = store
+        self.committer = IngestCommitter(store: store)
         self.registry = registry
         self.metrics = metrics
         self.tls = tls
@@ -107,6 +109,15 @@ struct AgentSession: Sendable {
     let remote: String
     let logger: Logger
 
+    func record(_ result: CollectorStore.IngestResult, agent: String) {
+        server.metrics.eventsStored.increment(by: Int64(result.stored))
+        server.metrics.eventsDeduplicated.increment(by: Int64(result.duplicates))
+        if result.quarantined > 0 {
+            server.metrics.eventsQuarantined.increment(by: Int64(result.quarantined))
+            logger.error("events quarantined", metadata: ["agent": "\(agent)", "count": "\(result.quarantined)"])
+        }
+    }
+
     func run(inbound: NIOAsyncChannelInboundStream<LinkMessage>, outbound: NIOAsyncChannelOutboundWriter<LinkMessage>,
              channel: any Channel) async throws {
         var messages = inbound.makeAsyncIterator()
@@ -160,18 +171,34 @@ struct AgentSession: Sendable {
             }
         }
         defer { heartbeats.cancel() }
+        // Batches are decoded here, committed by the group committer, and acknowledged strictly
+        // in order by `acknowledger` as their commits finish, so reading and decoding the next
+        // batch overlaps the previous commit without ever acknowledging early.
+        let (commits, commitQueue) = AsyncStream<Task<(UInt64, CollectorStore.IngestResult), Error>>.makeStream()
+        let acknowledger = Task {
+            do {
+                for await pending in commits {
+                    let (sequence, result) = try await pending.value
+                    record(result, agent: agent.name)
+                    try await outbound.write(.ack(throughSequence: sequence))
+                }
+            } catch {
+                logger.error("could not commit a batch; closing the link so the agent resends it",
+                             metadata: ["agent": "\(agent.name)", "error": "\(error)"])
+                channel.close(promise: nil)
+            }
+        }
+        defer {
+            commitQueue.finish()
+            acknowledger.cancel()
+        }
         while let message = try await messages.next() {
             switch message {
             case .batch(let batch):
-                let result = try await server.store.ingest(batch, from: agent)
                 server.metrics.eventsReceived.increment(by: Int64(batch.events.count))
-                server.metrics.eventsStored.increment(by: Int64(result.stored))
-                server.metrics.eventsDeduplicated.increment(by: Int64(result.duplicates))
-                if result.quarantined > 0 {
-                    server.metrics.eventsQuarantined.increment(by: Int64(result.quarantined))
-                    logger.error("events quarantined", metadata: ["agent": "\(agent.name)", "count": "\(result.quarantined)"])
-                }
-                try await outbound.write(.ack(throughSequence: batch.lastSequence))
+                let prepared = server.store.prepare(batch, from: agent)
+                let committer = server.committer
+                commitQueue.yield(Task { (batch.lastSequence, try await committer.commit(prepared)) })
             case .heartbeat(let heartbeat):
                 await server.registry.heartbeat(agentId: agent.id, name: agent.name, heartbeat)
             case .result(let result):

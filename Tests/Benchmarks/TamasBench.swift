@@ -120,6 +120,7 @@ struct Link: AsyncParsableCommand {
             identity: AgentIdentity(kind: "bench", version: "bench", systemKeys: ["bench"]), spool: spool, status: DeviceStatus(),
             commands: [], options: uplinkOptions, logger: Logger(label: "bench"))
         let start = ContinuousClock.now
+        FileHandle.standardError.write(Data("spool filled, streaming\n".utf8))
         let uplinkTask = Task { await uplink.run() }
         while await spool.count > 0 { try await Task.sleep(for: .milliseconds(5)) }
         let elapsed = (ContinuousClock.now - start).seconds
