@@ -15,16 +15,16 @@ struct RecordingRoutes: Sendable {
 
     func add(admin api: RouterGroup<BasicRequestContext>, public router: Router<BasicRequestContext>) {
         api.get("recordings/:ref") { request, context -> Response in
-            try await serve(ref: try context.parameters.require("ref"), range: request.headers[.range])
+            try await serve(ref: try Self.ref(context), range: request.headers[.range])
         }
         api.post("recordings/:ref/link") { request, context -> Response in
-            let ref = try context.parameters.require("ref")
+            let ref = try Self.ref(context)
             let seconds = min(max(request.uri.queryParameters.get("validSeconds", as: Int.self) ?? 86_400, 60), 30 * 86_400)
             let link = links.path(ref: ref, validFor: seconds, now: Date())
             return try json(["path": link])
         }
         router.get("recordings/:ref") { request, context -> Response in
-            let ref = try context.parameters.require("ref")
+            let ref = try Self.ref(context)
             guard let expires = request.uri.queryParameters.get("expires", as: Int.self),
                   let signature = request.uri.queryParameters.get("signature"),
                   links.verify(ref: ref, expires: expires, signature: signature, now: Date()) else {
@@ -32,6 +32,13 @@ struct RecordingRoutes: Sendable {
             }
             return try await serve(ref: ref, range: request.headers[.range])
         }
+    }
+
+    /// Refs name files in folders (`size-mtime/Archive/3/x.wav`), so clients send them with
+    /// their slashes percent-encoded as one path segment.
+    static func ref(_ context: BasicRequestContext) throws -> String {
+        let raw = try context.parameters.require("ref")
+        return raw.removingPercentEncoding ?? raw
     }
 
     struct FileFacts: Decodable {
