@@ -1,4 +1,5 @@
 import SerialPort
+import TestSupport
 
 /// Collects a supervisor's events on a task so tests can wait for them with a deadline.
 final class EventLog: Sendable {

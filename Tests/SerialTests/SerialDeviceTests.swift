@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 @testable import SerialPort
+import TestSupport
 import XCTest
 
 final class SerialDeviceTests: XCTestCase {
@@ -28,7 +29,7 @@ final class SerialDeviceTests: XCTestCase {
     func testRawModeSpeedStopBitsAndFlowControlReallyReachTheSlave() throws {
         for line in Self.lineSettings {
             let terminal = try PseudoTerminal()
-            let link = try DeviceLink()
+            let link = try PortLink()
             try link.point(at: terminal.slavePath)
             let settings = try SerialSettings(
                 path: link.path, baud: line.baud, dataBits: line.dataBits, parity: line.parity,
@@ -86,7 +87,7 @@ final class SerialDeviceTests: XCTestCase {
     }
 
     func testAMissingDeviceSaysWhereAndWhatToCheck() throws {
-        let link = try DeviceLink()
+        let link = try PortLink()
         XCTAssertThrowsError(try SerialDevice(opening: SerialSettings(path: link.path))) { error in
             XCTAssertEqual(error as? SerialError, .cannotOpen(path: link.path, errno: ENOENT))
             XCTAssertEqual("\(error)", "cannot open \(link.path): no such file (is the adapter plugged in? see ls -l /dev/serial/by-id/)")

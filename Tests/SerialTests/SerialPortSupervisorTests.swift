@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import SerialPort
+import TestSupport
 import XCTest
 
 final class SerialPortSupervisorTests: XCTestCase {
@@ -13,7 +14,7 @@ final class SerialPortSupervisorTests: XCTestCase {
         + Array("L1C09191714505@L1R01@\u{3}AT\r".utf8)
 
     private func settings(
-        _ link: DeviceLink, baud: Int = 9600, dataBits: Int = 8, parity: SerialSettings.Parity = .none,
+        _ link: PortLink, baud: Int = 9600, dataBits: Int = 8, parity: SerialSettings.Parity = .none,
         stopBits: Int = 1, flow: SerialSettings.FlowControl = .none
     ) throws -> SerialSettings {
         try SerialSettings(
@@ -40,7 +41,7 @@ final class SerialPortSupervisorTests: XCTestCase {
         for line in SerialDeviceTests.lineSettings {
             let label = "\(line.baud) \(line.dataBits)\(line.parity)\(line.stopBits) \(line.flow)"
             let terminal = try PseudoTerminal()
-            let link = try DeviceLink()
+            let link = try PortLink()
             try link.point(at: terminal.slavePath)
             let supervisor = try SerialPortSupervisor(settings: settings(
                 link, baud: line.baud, dataBits: line.dataBits, parity: line.parity, stopBits: line.stopBits, flow: line.flow))
@@ -64,7 +65,7 @@ final class SerialPortSupervisorTests: XCTestCase {
 
     func testWritesReachTheDeviceUnchanged() async throws {
         let terminal = try PseudoTerminal()
-        let link = try DeviceLink()
+        let link = try PortLink()
         try link.point(at: terminal.slavePath)
         let supervisor = try SerialPortSupervisor(settings: settings(link))
         let log = EventLog(supervisor.events)
@@ -81,7 +82,7 @@ final class SerialPortSupervisorTests: XCTestCase {
     }
 
     func testAnAbsentDeviceIsReportedOnceRetriedAndOpenedWhenItAppears() async throws {
-        let link = try DeviceLink()
+        let link = try PortLink()
         let supervisor = try SerialPortSupervisor(settings: settings(link))
         let log = EventLog(supervisor.events)
 
@@ -106,7 +107,7 @@ final class SerialPortSupervisorTests: XCTestCase {
     }
 
     func testUnplugAndReplugReportLostThenReopenedAndBytesKeepFlowing() async throws {
-        let link = try DeviceLink()
+        let link = try PortLink()
         let first = try PseudoTerminal()
         try link.point(at: first.slavePath)
         let supervisor = try SerialPortSupervisor(settings: settings(link))
@@ -144,7 +145,7 @@ final class SerialPortSupervisorTests: XCTestCase {
 
     func testALinkThatVanishesWithoutHangUpIsNoticedAndReopenedWhenBack() async throws {
         let terminal = try PseudoTerminal()
-        let link = try DeviceLink()
+        let link = try PortLink()
         try link.point(at: terminal.slavePath)
         let supervisor = try SerialPortSupervisor(settings: settings(link), pathCheckSeconds: 0.05)
         let log = EventLog(supervisor.events)
@@ -167,7 +168,7 @@ final class SerialPortSupervisorTests: XCTestCase {
 
     func testCancellingTheConsumerEndsTheThreadAndClosesThePort() async throws {
         let terminal = try PseudoTerminal()
-        let link = try DeviceLink()
+        let link = try PortLink()
         try link.point(at: terminal.slavePath)
         let supervisor = try SerialPortSupervisor(settings: settings(link))
         let log = EventLog(supervisor.events)

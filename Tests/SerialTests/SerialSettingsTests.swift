@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import SerialPort
+import TestSupport
 import XCTest
 
 final class SerialSettingsTests: XCTestCase {

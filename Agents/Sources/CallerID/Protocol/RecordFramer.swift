@@ -3,23 +3,23 @@ import TamasEvents
 /// Cuts the byte stream into record texts. Segal and Danjeh end a record with `@` (the capture
 /// shows `@` then blank lines, and YasnaSDK reads records up to `@`), so `@`, CR and LF all end
 /// a record and nothing waits for a line end. Modems send lines.
-struct RecordFramer: Sendable {
-    struct Record: Equatable, Sendable {
-        var text: String
-        var truncated: Bool
+public struct RecordFramer: Sendable {
+    public struct Record: Equatable, Sendable {
+        public var text: String
+        public var truncated: Bool
     }
 
-    static let maxRecordBytes = 256
+    public static let maxRecordBytes = 256
 
     private let endsAtSign: Bool
     private var lineFramer = LineFramer(maxLineBytes: RecordFramer.maxRecordBytes)
     private var buffer: [UInt8] = []
 
-    init(protocol: CallerIDProtocol) {
+    public init(protocol: CallerIDProtocol) {
         endsAtSign = `protocol` != .modem
     }
 
-    mutating func push(_ bytes: [UInt8]) -> [Record] {
+    public mutating func push(_ bytes: [UInt8]) -> [Record] {
         guard endsAtSign else {
             return lineFramer.push(bytes).map { Record(text: $0.text, truncated: $0.truncated) }
         }
@@ -39,7 +39,7 @@ struct RecordFramer: Sendable {
     }
 
     /// Whatever was left without a terminator when the input ended.
-    mutating func flush() -> Record? {
+    public mutating func flush() -> Record? {
         guard endsAtSign else {
             return lineFramer.flush().first.map { Record(text: $0.text, truncated: false) }
         }

@@ -2,19 +2,19 @@ import Foundation
 import Glibc
 import XCTest
 
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// A real pseudo-terminal pair standing in for a USB-serial adapter: the adapter under test opens
 /// the slave through a symlink (like a /dev/serial/by-id link), the test plays the PBX on the master.
-final class PseudoTerminal {
-    let master: Int32
-    let slavePath: String
+public final class PseudoTerminal {
+    public let master: Int32
+    public let slavePath: String
     private var masterOpen = true
 
-    init() throws {
+    public init() throws {
         let master = PTYFunctions.openMaster(O_RDWR | O_NOCTTY)
         guard master >= 0 else { throw TestFailure("posix_openpt failed: errno \(errno)") }
         var name = [CChar](repeating: 0, count: 128)
@@ -30,13 +30,13 @@ final class PseudoTerminal {
     deinit { closeMaster() }
 
     /// Pulls the plug: the slave side sees hang-up.
-    func closeMaster() {
+    public func closeMaster() {
         guard masterOpen else { return }
         masterOpen = false
         close(master)
     }
 
-    func send(_ bytes: [UInt8]) throws {
+    public func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { write(master, $0.baseAddress, $0.count) }
@@ -46,7 +46,7 @@ final class PseudoTerminal {
     }
 
     /// Reads from the master until `count` bytes came or `timeout` passed.
-    func receive(count: Int, timeout: Duration = .seconds(5)) -> [UInt8] {
+    public func receive(count: Int, timeout: Duration = .seconds(5)) -> [UInt8] {
         let deadline = ContinuousClock.now + timeout
         var received: [UInt8] = []
         while received.count < count, ContinuousClock.now < deadline {
@@ -61,7 +61,7 @@ final class PseudoTerminal {
     }
 
     /// True once nobody holds the slave open any more (the master then polls as hung up).
-    func slaveClosed(within timeout: Duration) -> Bool {
+    public func slaveClosed(within timeout: Duration) -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             var watched = pollfd(fd: master, events: 0, revents: 0)
@@ -73,7 +73,7 @@ final class PseudoTerminal {
     /// The slave's termios as the driver holds them. Opened from the test side; as a non-root user
     /// the adapter's TIOCEXCL refuses that second open, and then the master answers instead (on
     /// Linux tcgetattr on a pty master reports the slave's settings).
-    func slaveAttributes() throws -> termios {
+    public func slaveAttributes() throws -> termios {
         var attributes = termios()
         let slave = open(slavePath, O_RDWR | O_NOCTTY | O_NONBLOCK)
         let source = slave >= 0 ? slave : master
@@ -102,11 +102,11 @@ private enum PTYFunctions {
 
 /// A directory with one symlink that plays /dev/serial/by-id/...: removing or re-pointing it is
 /// how the tests make the device disappear and come back.
-final class DeviceLink {
-    let directory: URL
-    let path: String
+public final class PortLink {
+    public let directory: URL
+    public let path: String
 
-    init() throws {
+    public init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("serial-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         path = directory.appendingPathComponent("usb-Test_Adapter-if00-port0").path
@@ -114,10 +114,10 @@ final class DeviceLink {
 
     deinit { try? FileManager.default.removeItem(at: directory) }
 
-    func point(at target: String) throws {
+    public func point(at target: String) throws {
         remove()
         guard symlink(target, path) == 0 else { throw TestFailure("symlink \(path) -> \(target) failed: errno \(errno)") }
     }
 
-    func remove() { unlink(path) }
+    public func remove() { unlink(path) }
 }
