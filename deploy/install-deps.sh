@@ -3,9 +3,9 @@
 # Usage: deploy/install-deps.sh [--test]   (--test adds what the test suite runs against)
 set -euo pipefail
 
-packages=(libsqlite3-dev libssl-dev libssh2-1-dev openssl python3 ca-certificates)
+packages=(libsqlite3-dev libssl-dev openssl python3 ca-certificates)
 if [[ "${1:-}" == "--test" ]]; then
-    packages+=(openssh-server openssh-client procps)
+    packages+=(procps)
 fi
 
 missing=()
