@@ -16,10 +16,14 @@ public final class CollectorStore: Sendable {
     /// that what they derive from an event commits in the same transaction as the event.
     public let database: DatabasePool
     private let hooks: [any IngestHook]
+    /// How far outside a call a recording may start or end and still be linked to it.
+    public let recordingToleranceSeconds: Int
 
     /// `extensions` add tables (each migration is applied once, by name, after the store's own);
     /// `hooks` see every newly stored event inside the ingest transaction.
-    public init(path: String, extensions: [StoreExtension] = [], hooks: [any IngestHook] = []) throws {
+    public init(path: String, extensions: [StoreExtension] = [], hooks: [any IngestHook] = [],
+                recordingToleranceSeconds: Int = 15) throws {
+        self.recordingToleranceSeconds = recordingToleranceSeconds
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -53,6 +57,14 @@ public final class CollectorStore: Sendable {
                     id INTEGER PRIMARY KEY, agent_id TEXT NOT NULL, received_at_ms INTEGER NOT NULL,
                     reason TEXT NOT NULL, body BLOB NOT NULL);
                 CREATE TABLE admin_tokens (hash TEXT PRIMARY KEY, created_at_ms INTEGER NOT NULL);
+                """)
+        }
+        migrator.registerMigration("v2-recordings") { db in
+            try db.execute(sql: """
+                CREATE TABLE recordings (
+                    system_key TEXT NOT NULL, ref TEXT NOT NULL, line TEXT, started_at_ms INTEGER NOT NULL,
+                    duration_sec INTEGER NOT NULL, agent TEXT NOT NULL, call_id TEXT, PRIMARY KEY (system_key, ref));
+                CREATE INDEX recordings_unmatched ON recordings (system_key, call_id, started_at_ms);
                 """)
         }
         return migrator
@@ -236,7 +248,7 @@ public final class CollectorStore: Sendable {
             var results: [IngestResult] = []
             var callEvents: [String: [CallEvent]] = [:]
             var callOrder: [String] = []
-            var otherStored: [CallEvent] = []
+            var otherStored: [(CallEvent, String)] = []
             for batch in batches {
                 var result = IngestResult()
                 var newestEvent: Int64?
@@ -254,7 +266,7 @@ public final class CollectorStore: Sendable {
                         if callEvents[key] == nil { callOrder.append(key) }
                         callEvents[key, default: []].append(event)
                     } else {
-                        otherStored.append(event)
+                        otherStored.append((event, batch.agent.name))
                     }
                 }
                 for (reason, body) in batch.refused {
@@ -264,6 +276,7 @@ public final class CollectorStore: Sendable {
                 try updateAgent.execute(arguments: [Int64(batch.lastSequence), result.stored, newestEvent, newestEvent, now, batch.agent.id])
                 results.append(result)
             }
+            let linker = RecordingLinker(db: db, toleranceSeconds: recordingToleranceSeconds, decoder: decoder, encoder: encoder)
             for key in callOrder {
                 guard let events = callEvents[key], let first = events.first, let callId = first.callId else { continue }
                 var call = try Data.fetchOne(selectCall, arguments: [first.systemKey, callId])
@@ -272,12 +285,19 @@ public final class CollectorStore: Sendable {
                     call = CallAssembler.apply(event, to: call)
                     for hook in hooks { try hook.didStore(event, call: call, in: db) }
                 }
-                guard let call else { continue }
-                try upsertCall.execute(arguments: [call.systemKey, call.callId, call.startedAt?.epochMillis, call.phase.rawValue, now,
-                                                   try encoder.encode(call)])
+                guard var assembled = call else { continue }
+                if assembled.phase == .ended, assembled.recording == nil, let recording = try linker.recording(for: assembled) {
+                    assembled = CallAssembler.attach(recording, to: assembled)
+                }
+                try upsertCall.execute(arguments: [assembled.systemKey, assembled.callId, assembled.startedAt?.epochMillis,
+                                                   assembled.phase.rawValue, now, try encoder.encode(assembled)])
             }
-            for event in otherStored {
-                for hook in hooks { try hook.didStore(event, call: nil, in: db) }
+            for (event, agent) in otherStored {
+                var call: CallRecord?
+                if event.type == .recordingAvailable {
+                    call = try linker.announce(event, agent: agent)
+                }
+                for hook in hooks { try hook.didStore(event, call: call, in: db) }
             }
             return results
         }
@@ -321,6 +341,29 @@ public final class CollectorStore: Sendable {
                 ORDER BY id DESC LIMIT 1
                 """, arguments: [ref])
             return row.map { ($0["agent_id"], $0["system_key"]) }
+        }
+    }
+
+    public struct RecordingRow: Codable, Sendable, Equatable {
+        public var systemKey: String
+        public var ref: String
+        public var line: String?
+        public var startedAt: Timestamp
+        public var durationSec: Int
+        public var agent: String
+        /// Nil while no call on the same line overlaps it within the tolerance.
+        public var callId: String?
+    }
+
+    public func recordings(limit: Int, unmatchedOnly: Bool) async throws -> [RecordingRow] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM recordings \(unmatchedOnly ? "WHERE call_id IS NULL" : "") ORDER BY started_at_ms DESC LIMIT ?
+                """, arguments: [limit]).map { row in
+                RecordingRow(systemKey: row["system_key"], ref: row["ref"], line: row["line"],
+                             startedAt: Timestamp(epochMillis: row["started_at_ms"]), durationSec: row["duration_sec"],
+                             agent: row["agent"], callId: row["call_id"])
+            }
         }
     }
 
@@ -397,4 +440,79 @@ public struct StoreExtension: Sendable {
 /// the call as assembled after it: whatever the hook writes commits or rolls back with the event.
 public protocol IngestHook: Sendable {
     func didStore(_ event: CallEvent, call: CallRecord?, in db: Database) throws
+}
+
+/// Links recordings (Telsa, Asterisk) to the calls they recorded, whichever of the two arrives
+/// first: a recording is matched when it is announced, and an ended call with no recording looks
+/// for an unmatched one on its line. `RecordingMatcher` decides; outside the tolerance nothing is
+/// linked and the recording stays visible as unmatched.
+struct RecordingLinker {
+    let db: Database
+    let toleranceSeconds: Int
+    let decoder: JSONDecoder
+    let encoder: JSONEncoder
+    /// The longest call a recording is compared against when looking for candidates.
+    static let longestCallMillis: Int64 = 6 * 3600 * 1000
+
+    /// Records the announcement and returns the call it was linked to, if any.
+    func announce(_ event: CallEvent, agent: String) throws -> CallRecord? {
+        guard let ref = event.ref else { return nil }
+        let started = (event.startedAt ?? event.at).epochMillis
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO recordings (system_key, ref, line, started_at_ms, duration_sec, agent) VALUES (?, ?, ?, ?, ?, ?)
+            """, arguments: [event.systemKey, ref, event.line, started, event.durationSec ?? 0, agent])
+        let link = RecordingLink(ref: ref, agent: agent)
+        if let callId = event.callId {
+            return try attach(link, toCall: callId, system: event.systemKey)
+        }
+        guard let line = event.line else { return nil }
+        let recording = RecordingMatcher.Recording(systemKey: event.systemKey, line: line,
+                                                   startedAt: Timestamp(epochMillis: started), durationSec: event.durationSec ?? 0)
+        guard let match = RecordingMatcher.match(recording, candidates: try calls(around: recording), toleranceSeconds: toleranceSeconds),
+              match.recording == nil else { return nil }
+        return try attach(link, toCall: match.callId, system: event.systemKey)
+    }
+
+    /// An unmatched recording on this call's line for which this call is the best match.
+    func recording(for call: CallRecord) throws -> RecordingLink? {
+        guard let line = call.line, let started = call.startedAt else { return nil }
+        let tolerance = Int64(toleranceSeconds) * 1000
+        let end = (call.endedAt ?? started).epochMillis
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT ref, line, started_at_ms, duration_sec, agent FROM recordings
+            WHERE system_key = ? AND call_id IS NULL AND started_at_ms BETWEEN ? AND ?
+            """, arguments: [call.systemKey, started.epochMillis - tolerance - Self.longestCallMillis, end + tolerance])
+        for row in rows {
+            let recording = RecordingMatcher.Recording(
+                systemKey: call.systemKey, line: row["line"] ?? "", startedAt: Timestamp(epochMillis: row["started_at_ms"]),
+                durationSec: row["duration_sec"])
+            guard RecordingMatcher.match(recording, candidates: [call], toleranceSeconds: toleranceSeconds) != nil else { continue }
+            let others = try calls(around: recording).filter { $0.callId != call.callId } + [call]
+            guard RecordingMatcher.match(recording, candidates: others, toleranceSeconds: toleranceSeconds)?.callId == call.callId else {
+                continue
+            }
+            let ref: String = row["ref"]
+            try db.execute(sql: "UPDATE recordings SET call_id = ? WHERE system_key = ? AND ref = ?", arguments: [call.callId, call.systemKey, ref])
+            return RecordingLink(ref: ref, agent: row["agent"])
+        }
+        return nil
+    }
+
+    private func calls(around recording: RecordingMatcher.Recording) throws -> [CallRecord] {
+        let tolerance = Int64(toleranceSeconds) * 1000
+        return try Data.fetchAll(db, sql: """
+            SELECT body FROM calls WHERE system_key = ? AND started_at_ms BETWEEN ? AND ?
+            """, arguments: [recording.systemKey, recording.startedAt.epochMillis - tolerance - Self.longestCallMillis,
+                             recording.endedAt.epochMillis + tolerance])
+            .compactMap { try? decoder.decode(CallRecord.self, from: $0) }
+    }
+
+    private func attach(_ link: RecordingLink, toCall callId: String, system: String) throws -> CallRecord? {
+        guard let body = try Data.fetchOne(db, sql: "SELECT body FROM calls WHERE system_key = ? AND call_id = ?", arguments: [system, callId]),
+              let call = try? decoder.decode(CallRecord.self, from: body) else { return nil }
+        let linked = CallAssembler.attach(link, to: call)
+        try db.execute(sql: "UPDATE calls SET body = ? WHERE system_key = ? AND call_id = ?", arguments: [try encoder.encode(linked), system, callId])
+        try db.execute(sql: "UPDATE recordings SET call_id = ? WHERE system_key = ? AND ref = ?", arguments: [callId, system, link.ref])
+        return linked
+    }
 }

@@ -14,6 +14,11 @@ struct RecordingRoutes: Sendable {
     let links: RecordingLinks
 
     func add(admin api: RouterGroup<BasicRequestContext>, public router: Router<BasicRequestContext>) {
+        api.get("recordings") { request, _ -> Response in
+            let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 100, 1), 10_000)
+            let unmatched = request.uri.queryParameters.get("unmatched") == "true"
+            return try json(try await store.recordings(limit: limit, unmatchedOnly: unmatched))
+        }
         api.get("recordings/:ref") { request, context -> Response in
             try await serve(ref: try Self.ref(context), range: request.headers[.range])
         }

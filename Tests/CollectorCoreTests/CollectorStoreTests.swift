@@ -125,3 +125,47 @@ final class CollectorStoreTests: XCTestCase {
         }
     }
 }
+
+final class RecordingLinkTests: XCTestCase {
+    let start = Timestamp(iso8601: "2026-11-26T09:00:00+03:30")!
+
+    func ended(_ callId: String, line: String, from offset: Int, seconds: Int) -> CallEvent {
+        CallEvent(eventId: "end-\(callId)", type: .callEnded, systemKey: "K1", source: "smdr", at: start.adding(seconds: offset + seconds),
+                  callId: callId, direction: .inbound, line: line, disposition: .answered, startedAt: start.adding(seconds: offset),
+                  endedAt: start.adding(seconds: offset + seconds), durationSec: seconds)
+    }
+
+    func recording(_ ref: String, line: String, from offset: Int, seconds: Int) -> CallEvent {
+        CallEvent(eventId: "rec-\(ref)", type: .recordingAvailable, systemKey: "K1", source: "telsa", at: start.adding(seconds: offset + seconds),
+                  line: line, startedAt: start.adding(seconds: offset), durationSec: seconds, ref: ref, format: "wav")
+    }
+
+    func ingest(_ store: CollectorStore, _ agent: CollectorStore.AgentRecord, _ events: [CallEvent]) async throws {
+        let json = EventJSON()
+        _ = try await store.ingest(EventBatch(firstSequence: 1, events: try events.map { ByteBuffer(data: try json.encode($0)) }), from: agent)
+    }
+
+    func testRecordingsAreLinkedWhicheverArrivesFirstAndNeverByAGuess() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let store = try CollectorStore(path: folder.appendingPathComponent("c.sqlite").path, recordingToleranceSeconds: 10)
+        let agent = try await store.enroll(name: "a", systemKeys: ["K1"]).agent
+        try await ingest(store, agent, [ended("early-call", line: "01", from: 0, seconds: 60)])
+        try await ingest(store, agent, [recording("r1", line: "1", from: 2, seconds: 57)])
+        try await ingest(store, agent, [recording("r2", line: "2", from: 300, seconds: 40)])
+        try await ingest(store, agent, [ended("late-call", line: "02", from: 301, seconds: 38)])
+        try await ingest(store, agent, [recording("r3", line: "3", from: 1000, seconds: 30)])
+        try await ingest(store, agent, [ended("far-call", line: "03", from: 1100, seconds: 30)])
+        try await ingest(store, agent, [recording("r4", line: "4", from: 2000, seconds: 30)])
+        try await ingest(store, agent, [ended("other-line", line: "05", from: 2000, seconds: 30)])
+
+        let calls = Dictionary(uniqueKeysWithValues: try await store.calls(limit: 10).map { ($0.callId, $0) })
+        XCTAssertEqual(calls["early-call"]?.recording?.ref, "r1", "recording announced after the call ended (SMDR '01' is Telsa's '1')")
+        XCTAssertEqual(calls["early-call"]?.recording?.agent, "a")
+        XCTAssertEqual(calls["late-call"]?.recording?.ref, "r2", "call ended after the recording was announced")
+        XCTAssertNil(calls["far-call"]?.recording, "70 s apart is outside the 10 s tolerance")
+        XCTAssertNil(calls["other-line"]?.recording, "another line is never a match")
+        let unmatched = try await store.recordings(limit: 10, unmatchedOnly: true).map(\.ref)
+        XCTAssertEqual(Set(unmatched), ["r3", "r4"])
+    }
+}

@@ -1,4 +1,3 @@
-import TamasEvents
 
 /// Links a recording to the call it recorded: the call on the same system and line whose time
 /// overlaps the recording most, among calls that come within `toleranceSeconds` of it. A
