@@ -121,7 +121,7 @@ public struct AgentConfig: Sendable {
             releaseCode: try digits("releaseCode", ""), countryCode: try digits("countryCode", "98"),
             cityCode: try digits("cityCode", ""), nationalPrefix: try digits("nationalPrefix", "0"),
             internationalPrefix: try digits("internationalPrefix", "00"),
-            maxExtensionLength: try section.int("maxExtensionLength", default: 5, range: 1...8))
+            maxExtensionLength: try section.int("maxExtensionLength", default: 5, range: 1...9))
         return System(key: key, numberPlan: plan)
     }
 

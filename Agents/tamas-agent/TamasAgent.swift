@@ -1,6 +1,10 @@
+import AMIAgent
 import AgentCore
 import ArgumentParser
+import CallerIDAgent
 import JSONLAgent
+import SMDRAgent
+import TelsaAgent
 
 @main
 struct TamasAgent: AsyncParsableCommand {
@@ -12,5 +16,5 @@ struct TamasAgent: AsyncParsableCommand {
             first and survive crashes, power loss and long WAN outages. See docs/operations.md.
             """,
         version: AgentRuntime.version,
-        subcommands: [JSONLCommand.self])
+        subcommands: [JSONLCommand.self, AMICommand.self, SMDRCommand.self, CallerIDCommand.self, TelsaCommand.self])
 }

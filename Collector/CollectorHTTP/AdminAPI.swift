@@ -118,6 +118,8 @@ public struct AdminAPI: Sendable {
         }
         RecordingRoutes(store: store, registry: registry, links: try RecordingLinks(keyFile: options.linkKeyFile))
             .add(admin: api, public: router)
+        CallControlRoutes(registry: registry).add(to: api)
+        try CRMRoutes(collectorStore: store).add(to: api)
         api.get("status") { _, _ -> Response in
             let counts = try await store.counts()
             let connected = await registry.snapshot().count

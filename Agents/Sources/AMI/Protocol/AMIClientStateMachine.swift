@@ -149,6 +149,13 @@ public struct AMIClientStateMachine: Sendable {
         }
     }
 
+    /// The TCP connection could not be opened (refused, unreachable, name not found). Unlike
+    /// `connectionClosed`, this also counts while waiting to reconnect, so repeated failures back off.
+    public mutating func connectFailed(_ reason: String, now: Timestamp) -> [Output] {
+        guard !isRejected else { return [.close] }
+        return linkLost("cannot connect: \(reason)", now: now)
+    }
+
     /// After a rejected login, once the settings were fixed.
     public mutating func restart() {
         phase = .idle

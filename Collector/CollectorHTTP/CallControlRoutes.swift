@@ -1,0 +1,63 @@
+import CollectorCore
+import Foundation
+import Hummingbird
+import TamasLink
+
+/// Click-to-call and supervision for CRMs and scripts: each request is routed over the command
+/// channel to the agent serving the telephone system, and the answer is the agent's outcome
+/// (the Asterisk agent reports the OriginateResponse: success, busy, no answer, failure).
+struct CallControlRoutes: Sendable {
+    let registry: AgentRegistry
+
+    struct OriginateRequest: Decodable {
+        var systemKey: String
+        var `extension`: String
+        var number: String
+        var timeoutSeconds: Double?
+    }
+
+    struct SupervisionRequest: Decodable {
+        var systemKey: String
+        var supervisor: String
+        var target: String
+        var requestedBy: String?
+        var timeoutSeconds: Double?
+    }
+
+    struct Outcome: Encodable {
+        var ok: Bool
+        var outcome: String?
+        var error: String?
+        var agent: String
+    }
+
+    func add(to api: RouterGroup<BasicRequestContext>) {
+        api.post("originate") { request, context -> Response in
+            let body = try await request.decode(as: OriginateRequest.self, context: context)
+            return try await run(system: body.systemKey, name: "originate",
+                                 arguments: ["from": body.extension, "to": body.number], timeout: body.timeoutSeconds)
+        }
+        for mode in ["spy", "whisper", "barge"] {
+            api.post(RouterPath(mode)) { request, context -> Response in
+                let body = try await request.decode(as: SupervisionRequest.self, context: context)
+                var arguments = ["supervisor": body.supervisor, "target": body.target, "mode": mode == "spy" ? "listen" : mode]
+                arguments["requestedBy"] = body.requestedBy
+                return try await run(system: body.systemKey, name: "spy", arguments: arguments, timeout: body.timeoutSeconds)
+            }
+        }
+    }
+
+    private func run(system: String, name: String, arguments: [String: String], timeout: Double?) async throws -> Response {
+        guard let agent = await registry.connectedAgent(servingSystem: system) else {
+            throw HTTPError(.conflict, message: "no connected agent serves system '\(system)'")
+        }
+        let command = Command(id: UUID().uuidString, name: name, arguments: arguments)
+        do {
+            let result = try await registry.execute(command, on: agent, timeoutSeconds: min(max(timeout ?? 60, 1), 300))
+            return try json(Outcome(ok: result.ok, outcome: result.output, error: result.error, agent: agent.name),
+                            status: result.ok ? .ok : .unprocessableContent)
+        } catch let error as AgentRegistry.CommandError {
+            throw HTTPError(.gatewayTimeout, message: error.description)
+        }
+    }
+}

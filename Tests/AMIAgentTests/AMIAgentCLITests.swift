@@ -1,0 +1,121 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `tamas-agent ami test|originate|command|replay|bench` as real processes against the AMI test double.
+final class AMIAgentCLITests: XCTestCase {
+    var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = try temporaryFolder("ami-cli")
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    func double(_ dialect: AMITestDouble.Dialect, configure: (AMITestDouble) -> Void = { _ in }) throws -> AMITestDouble {
+        let double = AMITestDouble(dialect: dialect)
+        configure(double)
+        try double.start()
+        addTeardownBlock { double.stop() }
+        return double
+    }
+
+    func testTestReportsLoginVersionAndExtensionCountWithMD5Login() throws {
+        let pbx = try double(.asterisk16)
+        let config = try standaloneConfig(folder, port: pbx.port, extra: ["authentication: md5"])
+        let result = try runToolAllowingFailure("tamas-agent", ["ami", "test", "--config", config.path])
+        XCTAssertEqual(result.status, 0, result.output + result.error)
+        XCTAssertTrue(result.output.contains("login: accepted (127.0.0.1:\(pbx.port) as tamas, md5)"), result.output)
+        XCTAssertTrue(result.output.contains("dialect: AMI 13+"), result.output)
+        XCTAssertTrue(result.output.contains("version: Asterisk 16.30.1"), result.output)
+        XCTAssertTrue(result.output.contains("extensions: 4"), "201, 202 (SIP) and 301, 302 (PJSIP); the trunk is not counted:\n\(result.output)")
+        XCTAssertEqual(pbx.actions.map(\.name).prefix(2), ["Challenge", "Login"])
+        XCTAssertNil(pbx.actions.first { $0.name == "Login" }?["Secret"], "MD5 login never sends the secret")
+        XCTAssertFalse(result.output.contains("s3cret-ami") || result.error.contains("s3cret-ami"), "the secret is never printed")
+    }
+
+    func testTestSaysClearlyWhenTheLoginIsRefused() throws {
+        let pbx = try double(.asterisk11)
+        let config = try standaloneConfig(folder, port: pbx.port, secret: "wrong")
+        let result = try runToolAllowingFailure("tamas-agent", ["ami", "test", "--config", config.path])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.output.contains("login: refused by 127.0.0.1:\(pbx.port) as tamas: login rejected: Authentication failed"), result.output)
+        XCTAssertTrue(result.output.contains("manager.conf"), result.output)
+        XCTAssertEqual(pbx.connectionCount, 1, "a refused login is not retried")
+    }
+
+    func testTestNamesTheMissingPermission() throws {
+        let pbx = try double(.asterisk16) { $0.deniedActions = ["Command"] }
+        let config = try standaloneConfig(folder, port: pbx.port)
+        let result = try runToolAllowingFailure("tamas-agent", ["ami", "test", "--config", config.path])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.output.contains("version: refused (Permission denied): the AMI user needs the 'command' write class"), result.output)
+        XCTAssertTrue(result.output.contains("extensions: 4"), result.output)
+    }
+
+    func testTestSaysWhenNothingListens() throws {
+        let config = try standaloneConfig(folder, port: freeLoopbackPort())
+        let result = try runToolAllowingFailure("tamas-agent", ["ami", "test", "--config", config.path], timeout: 30)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.output.contains("connection: failed (cannot connect: 127.0.0.1:"), result.output)
+    }
+
+    func testCommandPrintsOutputInTheOldFollowsForm() throws {
+        let pbx = try double(.asterisk11)
+        let config = try standaloneConfig(folder, port: pbx.port)
+        let output = try runTool("tamas-agent", ["ami", "command", "--config", config.path, "core show channels"])
+        XCTAssertEqual(output, pbx.commandOutput["core show channels"]!.joined(separator: "\n") + "\n")
+        XCTAssertEqual(pbx.actions.first { $0.name == "Command" }?["Command"], "core show channels")
+    }
+
+    func testCommandPrintsOutputInTheOutputLinesForm() throws {
+        let pbx = try double(.asterisk16)
+        let config = try standaloneConfig(folder, port: pbx.port)
+        let output = try runTool("tamas-agent", ["ami", "command", "--config", config.path, "core show channels"])
+        XCTAssertEqual(output, pbx.commandOutput["core show channels"]!.joined(separator: "\n") + "\n")
+    }
+
+    func testOriginateSendsTheClickToCallActionAndPrintsTheOutcome() throws {
+        let pbx = try double(.asterisk11) { $0.originateReasons = ["SIP/202": 5] }
+        let config = try standaloneConfig(folder, port: pbx.port, releaseCode: "9")
+        let output = try runTool("tamas-agent", ["ami", "originate", "--config", config.path, "--from", "201", "--to", "09121234567"])
+        XCTAssertEqual(output, "success\n")
+        let originate = try XCTUnwrap(pbx.actions.first { $0.name == "Originate" })
+        XCTAssertEqual(originate.headers.map(\.0), ["Action", "ActionID", "Channel", "Context", "Exten", "Priority", "CallerID", "Timeout", "Async"])
+        XCTAssertEqual(originate["Channel"], "SIP/201")
+        XCTAssertEqual(originate["Context"], "from-internal")
+        XCTAssertEqual(originate["Exten"], "909121234567", "the release code goes in front of the customer's number")
+        XCTAssertEqual(originate["Priority"], "1")
+        XCTAssertEqual(originate["CallerID"], "\"09121234567\" <09121234567>")
+        XCTAssertEqual(originate["Timeout"], "30000")
+        XCTAssertEqual(originate["Async"], "true")
+
+        let busy = try runToolAllowingFailure("tamas-agent", ["ami", "originate", "--config", config.path, "--from", "202", "--to", "+989121234567"])
+        XCTAssertNotEqual(busy.status, 0)
+        XCTAssertTrue(busy.output.hasPrefix("busy"), busy.output)
+        XCTAssertEqual(pbx.actions.last { $0.name == "Originate" }?["Exten"], "909121234567", "E.164 input dials the same national number")
+    }
+
+    func testReplayMatchesTheProtocolModulesGoldenOutput() throws {
+        let capture = Fixtures.sharedFixtures.appendingPathComponent("ami/panoramisk_ast11_originate_with_events.txt").path
+        let output = try runTool("tamas-agent", ["ami", "replay", capture, "--system-key", "xivo",
+                                                 "--extension-peer", "ddddd", "--extension-peer", "uuuuu"])
+        try assertGolden(output, path: "AMITests/Golden/ast11_panoramisk_originate_with_events.jsonl")
+
+        let json = Fixtures.sharedFixtures.appendingPathComponent("ami/cacofonisk_ast13plus_internal_ab_success_a_hangup.json.txt").path
+        let fromJSON = try runTool("tamas-agent", ["ami", "replay", json, "--system-key", "voipgrid", "--country-code", "31",
+                                                   "--max-extension-length", "9", "--trunk-peer", "voipgrid-siproute*", "--extension-digits-max", "9"])
+        try assertGolden(fromJSON, path: "AMITests/Golden/ast13_internal_ab_success_a_hangup.jsonl")
+    }
+
+    func testBenchPrintsRatesAndWritesTheStream() throws {
+        let stream = folder.appendingPathComponent("stream.ami")
+        let output = try runTool("tamas-agent", ["ami", "bench", "--calls", "300", "--write-stream", stream.path])
+        XCTAssertTrue(output.contains("framing alone (baseline):") && output.contains("framing + call tracking:")
+                      && output.contains("ratio tracking/baseline:"), output)
+        let written = try String(contentsOf: stream, encoding: .utf8)
+        XCTAssertTrue(written.hasPrefix("Asterisk Call Manager/2.10.6\r\nEvent: "))
+    }
+}

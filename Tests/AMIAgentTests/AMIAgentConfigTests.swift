@@ -1,0 +1,110 @@
+import AMIAgent
+import AMIProtocol
+import AgentCore
+import Foundation
+import TestSupport
+import XCTest
+
+final class AMIAgentConfigTests: XCTestCase {
+    func write(_ text: String, mode: Int = 0o600) throws -> String {
+        let folder = try temporaryFolder("ami-config")
+        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("agent.yaml").path
+        let collectorSecret = folder.appendingPathComponent("collector.secret").path
+        FileManager.default.createFile(atPath: collectorSecret, contents: Data("link-secret".utf8), attributes: [.posixPermissions: 0o600])
+        FileManager.default.createFile(atPath: path, contents: Data(text.replacingOccurrences(of: "COLLECTOR_SECRET", with: collectorSecret).utf8),
+                                       attributes: [.posixPermissions: mode])
+        return path
+    }
+
+    let base = """
+        collector:
+          address: 127.0.0.1:7443
+          agentId: a
+          secretFile: COLLECTOR_SECRET
+        system:
+          key: office1
+          releaseCode: "9"
+          cityCode: "21"
+
+        """
+
+    func testEveryKeyMapsOntoAMISettings() throws {
+        let path = try write(base + """
+            ami:
+              host: 10.0.0.5
+              port: 5039
+              username: crm
+              secret: abc
+              authentication: md5
+              version: "11"
+              eventMask: call,system
+              originateContext: from-internal-custom
+              originateTimeoutSeconds: 20
+              channelTechnology: PJSIP
+              trunkPeers: [itsp*]
+              extensionPeers: [reception]
+              extensionDigitsMin: 2
+              extensionDigitsMax: 4
+              trunkContexts: [from-pstn]
+              extensionContexts: [from-internal]
+              recordingEnabled: false
+              recordingPath: /srv/rec
+              ignoredEvents: [RTCPSent]
+              pingIntervalSeconds: 15
+              pingTimeoutSeconds: 5
+              quietAfterSeconds: 600
+              spyAuditLog: /var/log/tamas-spy.log
+
+            """)
+        let settings = try AMIAgentSettings.read(AgentConfig.load(path: path))
+        let ami = settings.ami
+        XCTAssertEqual(ami.systemKey, "office1")
+        XCTAssertEqual([ami.host, String(ami.port), ami.username, ami.secret], ["10.0.0.5", "5039", "crm", "abc"])
+        XCTAssertEqual(ami.authentication, .md5)
+        XCTAssertEqual(ami.version, .v11)
+        XCTAssertEqual(ami.eventMask, "call,system")
+        XCTAssertEqual(ami.originateContext, "from-internal-custom")
+        XCTAssertEqual(ami.originateTimeoutSeconds, 20)
+        XCTAssertEqual(ami.channelTechnology, .pjsip)
+        XCTAssertEqual(ami.channelRules, AMIChannelRules(trunkPeers: ["itsp*"], extensionPeers: ["reception"], extensionDigitsMin: 2,
+                                                         extensionDigitsMax: 4, trunkContexts: ["from-pstn"], extensionContexts: ["from-internal"]))
+        XCTAssertFalse(ami.recordingEnabled)
+        XCTAssertEqual(ami.recordingPath, "/srv/rec")
+        XCTAssertEqual(ami.ignoredEvents, ["RTCPSent"])
+        XCTAssertEqual([ami.pingIntervalSeconds, ami.pingTimeoutSeconds, settings.quietAfterSeconds], [15, 5, 600])
+        XCTAssertEqual(ami.numberPlan.releaseCode, "9")
+        XCTAssertEqual(ami.numberPlan.cityCode, "21")
+        XCTAssertEqual(settings.spyAuditLog, "/var/log/tamas-spy.log")
+    }
+
+    func testDefaultsNeedOnlyUserAndSecret() throws {
+        let path = try write(base + "ami:\n  username: crm\n  secret: abc\n")
+        let ami = try AMIAgentSettings.read(AgentConfig.load(path: path)).ami
+        let defaults = AMISettings()
+        XCTAssertEqual(ami.port, 5038)
+        XCTAssertEqual(ami.host, defaults.host)
+        XCTAssertEqual(ami.originateContext, "from-internal")
+        XCTAssertEqual(ami.ignoredEvents, defaults.ignoredEvents)
+        XCTAssertEqual(ami.channelRules, defaults.channelRules)
+    }
+
+    func testASecretInAFileOthersCanReadIsRefused() throws {
+        let path = try write(base + "ami:\n  username: crm\n  secret: abc\n", mode: 0o644)
+        XCTAssertThrowsError(try AMIAgentSettings.read(AgentConfig.load(path: path))) { error in
+            XCTAssertTrue("\(error)".contains("ami.secret: this file holds the AMI secret but others can read it: chmod 600"), "\(error)")
+            XCTAssertFalse("\(error)".contains("abc"))
+        }
+    }
+
+    func testMisspeltKeysAndBadValuesNameTheKeyAndLine() throws {
+        let misspelt = try write(base + "ami:\n  username: crm\n  secret: abc\n  pingIntervalSecond: 5\n")
+        XCTAssertThrowsError(try AMIAgentSettings.read(AgentConfig.load(path: misspelt))) { error in
+            XCTAssertTrue("\(error)".contains(":12: ami.pingIntervalSecond: unknown setting (did you mean 'pingIntervalSeconds'?)") , "\(error)")
+        }
+        let badVersion = try write(base + "ami:\n  username: crm\n  secret: abc\n  version: \"12\"\n")
+        XCTAssertThrowsError(try AMIAgentSettings.read(AgentConfig.load(path: badVersion))) { error in
+            XCTAssertTrue("\(error)".contains("ami.version: must be one of auto, 1.4, 1.8, 11, 13+, not '12'"), "\(error)")
+        }
+    }
+}

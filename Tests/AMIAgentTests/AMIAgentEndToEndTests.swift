@@ -1,0 +1,196 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The real `tamas-agent ami run` process between the AMI test double and the real collector.
+final class AMIAgentEndToEndTests: XCTestCase {
+    struct Setup {
+        var collector: CollectorUnderTest
+        var pbx: AMITestDouble
+        var agent: ChildProcess
+        var folder: URL
+    }
+
+    func start(_ dialect: AMITestDouble.Dialect, secret: String = "s3cret-ami", script: [String] = [], releaseCode: String = "",
+               configure: (AMITestDouble) -> Void = { _ in }) throws -> Setup {
+        let folder = try temporaryFolder("ami-e2e")
+        let collector = try CollectorUnderTest(name: "ami-e2e")
+        let pbx = AMITestDouble(dialect: dialect)
+        pbx.script = script
+        configure(pbx)
+        try pbx.start()
+        let config = try collector.enrollAgent("asterisk-1", systems: ["voipgrid"], folder: folder,
+                                               extra: amiSection(port: pbx.port, secret: secret,
+                                                                 extra: ["spyAuditLog: \(folder.appendingPathComponent("spy-audit.log").path)"]))
+        try useVoipgridNumbering(config, releaseCode: releaseCode)
+        let agent = try ChildProcess("tamas-agent", ["ami", "run", "--config", config.path], name: "ami-agent")
+        addTeardownBlock {
+            agent.kill9()
+            pbx.stop()
+            try? FileManager.default.removeItem(at: folder)
+        }
+        return Setup(collector: collector, pbx: pbx, agent: agent, folder: folder)
+    }
+
+    func waitForLogin(_ setup: Setup, file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertTrue(try eventually(timeout: 30) {
+            try agentStatuses(setup.collector.events()).contains { $0.state == "connected" }
+                && setup.collector.agents().first { $0["name"] as? String == "asterisk-1" }?["connected"] as? Bool == true
+        }, "agent log:\n\(setup.agent.log.suffix(3000))", file: file, line: line)
+    }
+
+    // MARK: - Calls
+
+    func checkCapture(_ dialect: AMITestDouble.Dialect, captures: [String], goldens: [String]) throws {
+        var script: [String] = []
+        for capture in captures {
+            script += try AMITestDouble.wireMessages(fromJSONCapture: Fixtures.data("ami/" + capture))
+        }
+        var expected: [[String: Any]] = []
+        for golden in goldens {
+            let text = try String(contentsOf: Fixtures.testFile("AMITests/Golden/\(golden).jsonl"), encoding: .utf8)
+            expected += text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                .filter { $0["type"] as? String == "call.ended" }
+        }
+        XCTAssertFalse(expected.isEmpty)
+        let setup = try start(dialect, script: script)
+        XCTAssertTrue(try eventually(timeout: 40) {
+            try setup.collector.calls().filter { $0["phase"] as? String == "ended" }.count >= expected.count
+        }, "calls: \(String(describing: try? setup.collector.calls()))\nagent log:\n\(setup.agent.log.suffix(3000))")
+        let calls = try setup.collector.calls()
+        XCTAssertEqual(calls.count, expected.count, "\(calls)")
+        for golden in expected {
+            let callId = try XCTUnwrap(golden["callId"] as? String)
+            guard let call = calls.first(where: { $0["callId"] as? String == callId }) else {
+                XCTFail("call \(callId) of the golden output is missing: \(calls)")
+                continue
+            }
+            // answeredBy is left out: the collector also sets it from call.answered for outbound calls.
+            for key in ["direction", "from", "to", "disposition", "extension", "line", "transferredTo", "fromRaw", "toRaw"] {
+                XCTAssertEqual(call[key] as? String, golden[key] as? String, "\(key) of call \(callId)")
+            }
+            XCTAssertEqual(call["phase"] as? String, "ended")
+        }
+        let unparsed = try setup.collector.events().filter { $0["type"] as? String == "line.unparsed" }
+        XCTAssertEqual(unparsed.count, 0, "fragments and bursts are framed without loss: \(unparsed.prefix(3))")
+    }
+
+    func testAsterisk11CapturesLandInCallsAsTheGoldenOutputSays() throws {
+        try checkCapture(.asterisk11,
+                         captures: ["cacofonisk_ast11_inbound_fixed_incomming_success.json.txt", "cacofonisk_ast11_outbound_fixed_outbound_success.json.txt"],
+                         goldens: ["ast11_inbound_fixed_incomming_success", "ast11_outbound_fixed_outbound_success"])
+    }
+
+    func testAsterisk13PlusCapturesLandInCallsAsTheGoldenOutputSays() throws {
+        try checkCapture(.asterisk16,
+                         captures: ["cacofonisk_ast13plus_outbound_and_inbound_ab_success_twoclients.json.txt",
+                                    "cacofonisk_ast13plus_inbound_queue_simple.json.txt"],
+                         goldens: ["ast13_outbound_and_inbound_ab_success_twoclients", "ast13_inbound_queue_simple"])
+    }
+
+    // MARK: - Link
+
+    func testRefusedLoginIsReportedAndNotRetried() throws {
+        let setup = try start(.asterisk11, secret: "wrong-secret")
+        XCTAssertTrue(try eventually(timeout: 30) {
+            try agentStatuses(setup.collector.events()).contains { $0.state == "loginRejected" }
+        }, setup.agent.log.suffix(3000).description)
+        let status = try agentStatuses(setup.collector.events()).first { $0.state == "loginRejected" }
+        XCTAssertEqual(status?.detail, "login rejected: Authentication failed")
+        XCTAssertTrue(try eventually(timeout: 10) {
+            try setup.collector.agents().first { $0["name"] as? String == "asterisk-1" }?["status"] as? String == "loginRejected"
+                || setup.collector.tamasctl(["agents"]).contains("loginRejected")
+        }, "heartbeats carry the state: \(String(describing: try? setup.collector.tamasctl(["agents"])))")
+        sleep(5)
+        XCTAssertEqual(setup.pbx.connectionCount, 1, "no retry storm after a refused login")
+        XCTAssertFalse(setup.agent.log.contains("wrong-secret"), "the secret is never logged")
+        XCTAssertTrue(setup.agent.isRunning, "the agent stays up (commands, heartbeats) while the login is refused")
+    }
+
+    func testDroppedLinkReconnectsResyncsAndMarksTheOutage() throws {
+        let setup = try start(.asterisk16)
+        try waitForLogin(setup)
+        XCTAssertTrue(try eventually(timeout: 10) { setup.pbx.actions.contains { $0.name == "CoreShowChannels" } })
+        setup.pbx.dropConnections()
+        XCTAssertTrue(try eventually(timeout: 30) {
+            setup.pbx.actions.contains { $0.name == "CoreShowChannels" && $0.connection == 2 }
+        }, "reconnect and resync:\n\(setup.agent.log.suffix(3000))")
+        XCTAssertTrue(try eventually(timeout: 20) {
+            try agentStatuses(setup.collector.events()).contains { $0.state == "connected" && $0.detail.contains("the link was down from") }
+        }, "\(String(describing: try? agentStatuses(setup.collector.events())))")
+        let states = try agentStatuses(setup.collector.events())
+        let lost = try XCTUnwrap(states.firstIndex { $0.state == "linkLost" })
+        XCTAssertEqual(states[lost].detail, "connection closed by the server")
+        XCTAssertTrue(states[(lost + 1)...].contains { $0.state == "connected" && $0.detail.contains("calls in progress are resynced") })
+        XCTAssertEqual(setup.pbx.actions.filter { $0.name == "Login" }.count, 2)
+        XCTAssertTrue(eventually(timeout: 10) { setup.pbx.actions.contains { $0.name == "Ping" } }, "Ping keepalive every pingIntervalSeconds")
+    }
+
+    // MARK: - Commands through the collector
+
+    func testClickToCallThroughTheCollectorAPIReachesAsteriskAndReportsTheOutcome() throws {
+        let setup = try start(.asterisk11, releaseCode: "9") { $0.originateReasons = ["SIP/202": 5, "SIP/203": 3] }
+        try waitForLogin(setup)
+        let answer = try postCommand(setup.collector, agent: "asterisk-1", name: "originate", arguments: ["from": "201", "to": "09121234567"])
+        XCTAssertEqual(answer["ok"] as? Bool, true, "\(answer)")
+        XCTAssertEqual(answer["output"] as? String, "success")
+        let originate = try XCTUnwrap(setup.pbx.actions.first { $0.name == "Originate" })
+        XCTAssertEqual(originate.headers.map(\.0), ["Action", "ActionID", "Channel", "Context", "Exten", "Priority", "CallerID", "Timeout", "Async"])
+        XCTAssertEqual(originate["Channel"], "SIP/201")
+        XCTAssertEqual(originate["Context"], "from-internal")
+        XCTAssertEqual(originate["Exten"], "909121234567")
+        XCTAssertEqual(originate["Priority"], "1")
+        XCTAssertEqual(originate["CallerID"], "\"09121234567\" <09121234567>")
+        XCTAssertEqual(originate["Timeout"], "30000")
+        XCTAssertEqual(originate["Async"], "true")
+
+        let busy = try postCommand(setup.collector, agent: "asterisk-1", name: "originate", arguments: ["from": "202", "to": "09121234567"])
+        XCTAssertEqual(busy["ok"] as? Bool, false)
+        XCTAssertEqual(busy["output"] as? String, "busy")
+        let noAnswer = try postCommand(setup.collector, agent: "asterisk-1", name: "originate", arguments: ["from": "203", "to": "09121234567"])
+        XCTAssertEqual(noAnswer["output"] as? String, "no answer")
+        let missing = try postCommand(setup.collector, agent: "asterisk-1", name: "originate", arguments: ["from": "201"])
+        XCTAssertEqual(missing["ok"] as? Bool, false)
+        XCTAssertEqual(missing["error"] as? String, "originate: argument 'to' is required")
+        let injection = try postCommand(setup.collector, agent: "asterisk-1", name: "originate", arguments: ["from": "201\r\nAction: Command", "to": "1"])
+        XCTAssertEqual(injection["ok"] as? Bool, false)
+        XCTAssertEqual(setup.pbx.actions.filter { $0.name == "Originate" }.count, 3, "nothing injected reaches Asterisk")
+    }
+
+    func testSpyWhisperAndBargeUseChanSpyOptionsAndAreAudited() throws {
+        let setup = try start(.asterisk16)
+        try waitForLogin(setup)
+        for (mode, options) in [("listen", "qE"), ("whisper", "qwE"), ("barge", "qBE")] {
+            let answer = try postCommand(setup.collector, agent: "asterisk-1", name: "spy",
+                                         arguments: ["supervisor": "250", "target": "201", "mode": mode, "requestedBy": "manager-sara"])
+            XCTAssertEqual(answer["ok"] as? Bool, true, "\(answer)")
+            let originate = try XCTUnwrap(setup.pbx.actions.last { $0.name == "Originate" })
+            XCTAssertEqual(originate["Channel"], "PJSIP/250")
+            XCTAssertEqual(originate["Application"], "ChanSpy")
+            XCTAssertEqual(originate["Data"], "PJSIP/201-,\(options)", mode)
+            XCTAssertEqual(originate["Async"], "true")
+        }
+        let audit = try String(contentsOf: setup.folder.appendingPathComponent("spy-audit.log"), encoding: .utf8)
+            .split(separator: "\n").compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        XCTAssertEqual(audit.map { $0["mode"] as? String }, ["listen", "whisper", "barge"])
+        XCTAssertTrue(audit.allSatisfy {
+            $0["supervisor"] as? String == "250" && $0["target"] as? String == "201" && $0["requestedBy"] as? String == "manager-sara"
+                && $0["outcome"] as? String == "success" && ($0["at"] as? String)?.isEmpty == false
+        }, "\(audit)")
+        let attributes = try FileManager.default.attributesOfItem(atPath: setup.folder.appendingPathComponent("spy-audit.log").path)
+        XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+        let wrongMode = try postCommand(setup.collector, agent: "asterisk-1", name: "spy", arguments: ["supervisor": "250", "target": "201", "mode": "shout"])
+        XCTAssertEqual(wrongMode["ok"] as? Bool, false)
+    }
+
+    func testAMICommandAndTestThroughTheCollector() throws {
+        let setup = try start(.asterisk16)
+        try waitForLogin(setup)
+        let command = try postCommand(setup.collector, agent: "asterisk-1", name: "ami-command", arguments: ["command": "core show channels"])
+        XCTAssertEqual(command["ok"] as? Bool, true, "\(command)")
+        XCTAssertEqual(command["output"] as? String, setup.pbx.commandOutput["core show channels"]!.joined(separator: "\n"))
+        let test = try postCommand(setup.collector, agent: "asterisk-1", name: "test", arguments: [:])
+        XCTAssertEqual(test["ok"] as? Bool, true, "\(test)")
+        XCTAssertTrue((test["output"] as? String ?? "").contains("extensions: 4"), "\(test)")
+    }
+}
