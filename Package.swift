@@ -83,6 +83,13 @@ let package = Package(
         .target(name: "CallerIDProtocol", dependencies: ["TamasEvents"], path: "Agents/Sources/CallerID/Protocol"),
         .target(name: "TelsaProtocol", dependencies: ["TamasEvents"], path: "Agents/Sources/Telsa/Protocol"),
         .target(
+            name: "TelsaAgent",
+            dependencies: ["TamasEvents", "TamasLink", "AgentCore", "AgentCLI", "TelsaProtocol",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "NIOCore", package: "swift-nio")],
+            path: "Agents/Sources/Telsa/Agent"),
+        .target(
             name: "DeviceLink",
             dependencies: ["AgentCore", "SerialPort"],
             path: "Agents/Sources/DeviceLink"),
@@ -101,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "tamas-agent",
             dependencies: [
-                "TamasEvents", "TamasLink", "AgentCore", "JSONLAgent", "AMIAgent", "SMDRAgent", "CallerIDAgent",
+                "TamasEvents", "TamasLink", "AgentCore", "JSONLAgent", "AMIAgent", "SMDRAgent", "CallerIDAgent", "TelsaAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -126,7 +133,7 @@ let package = Package(
         .target(
             name: "CollectorHTTP",
             dependencies: [
-                "TamasEvents", "TamasLink", "CollectorCore",
+                "TamasEvents", "TamasLink", "CollectorCore", "CRMDelivery",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -141,10 +148,23 @@ let package = Package(
             dependencies: ["TamasEvents", "ConnectorKit", .product(name: "Crypto", package: "swift-crypto")],
             path: "Collector/Connectors/Webhook"),
         .target(name: "ZammadConnector", dependencies: ["TamasEvents", "ConnectorKit"], path: "Collector/Connectors/Zammad"),
+        .target(
+            name: "CRMDelivery",
+            dependencies: [
+                "TamasEvents", "TamasLink", "CollectorCore", "ConnectorKit", "PayamGostarConnector", "WebhookConnector", "ZammadConnector",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Collector/Delivery"),
         .executableTarget(
             name: "tamas-collector",
             dependencies: [
-                "TamasEvents", "TamasLink", "CollectorCore", "CollectorHTTP",
+                "TamasEvents", "TamasLink", "CollectorCore", "CollectorHTTP", "CRMDelivery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -181,7 +201,7 @@ let package = Package(
             path: "Tests/AMITests", exclude: ["Golden"]),
         .testTarget(
             name: "AMIAgentTests",
-            dependencies: ["AMIAgent", "AMIProtocol", "TamasEvents", "TestSupport",
+            dependencies: ["AMIAgent", "AMIProtocol", "AgentCore", "TamasEvents", "TestSupport",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio")],
             path: "Tests/AMIAgentTests", exclude: ["bench"]),
@@ -189,6 +209,11 @@ let package = Package(
             name: "CallerIDTests", dependencies: ["CallerIDProtocol", "TamasEvents", "TestSupport"],
             path: "Tests/CallerIDTests", exclude: ["Golden"]),
         .testTarget(name: "TelsaTests", dependencies: ["TelsaProtocol", "TamasEvents", "TestSupport"], path: "Tests/TelsaTests"),
+        .testTarget(
+            name: "TelsaAgentTests",
+            dependencies: ["TelsaAgent", "TelsaProtocol", "AgentCore", "TamasEvents", "TamasLink", "TestSupport",
+                           .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio")],
+            path: "Tests/TelsaAgentTests"),
         .testTarget(
             name: "ConnectorTests",
             dependencies: ["ConnectorKit", "PayamGostarConnector", "WebhookConnector", "ZammadConnector", "TamasEvents", "TestSupport"],
@@ -199,6 +224,14 @@ let package = Package(
         .testTarget(
             name: "CallerIDAgentTests", dependencies: ["CallerIDProtocol", "TamasEvents", "TestSupport"],
             path: "Tests/CallerIDAgentTests"),
+        .testTarget(
+            name: "DeliveryTests",
+            dependencies: [
+                "CRMDelivery", "CollectorCore", "ConnectorKit", "WebhookConnector", "TamasEvents", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Tests/DeliveryTests"),
         .testTarget(name: "SerialTests", dependencies: ["SerialPort", "TamasEvents", "TestSupport"], path: "Tests/SerialTests"),
         .testTarget(
             name: "TamasLinkTests",

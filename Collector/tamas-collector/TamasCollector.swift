@@ -1,4 +1,5 @@
 import ArgumentParser
+import CRMDelivery
 import CollectorCore
 import CollectorHTTP
 import Foundation
@@ -53,6 +54,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Seconds an agent connection may take from accept to a valid hello (TLS handshake included).")
     var helloTimeoutSeconds: Double = 10
 
+    @Option(help: "How far outside a call (seconds) a recording on the same line may start or end and still be linked to it.")
+    var recordingToleranceSeconds = 15
+
     @Flag(help: "Also start a demo agent that feeds sample calls, so you can watch them arrive.")
     var demo = false
 
@@ -69,7 +73,10 @@ struct Run: AsyncParsableCommand {
         LineLogHandler.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info)
         let logger = Logger(label: "tamas.collector")
         let home = try CollectorHome(folder: dataDir)
-        let store = try CollectorStore(path: home.databasePath)
+        let crmDoorbell = Doorbell()
+        let store = try CollectorStore(path: home.databasePath, extensions: OutboxSchema.extensions,
+                                       hooks: [OutboxHook(doorbell: crmDoorbell)],
+                                       recordingToleranceSeconds: recordingToleranceSeconds)
         let (_, tokenCreated) = try await home.ensureAdminToken(store: store)
         if tokenCreated { logger.notice("admin token created", metadata: ["file": "\(home.adminTokenPath)"]) }
 
@@ -86,6 +93,7 @@ struct Run: AsyncParsableCommand {
         let tls = try LinkTLS.serverContext(certificateFile: certificate, privateKeyFile: key, clientCAFile: clientCa)
 
         let metrics = CollectorMetrics()
+        let crmDelivery = try CRMDeliveryService(collectorStore: store, doorbell: crmDoorbell, registry: metrics.registry, logger: logger)
         let registry = AgentRegistry(metrics: metrics)
         let (listenHost, listenPort) = splitAddress(listen) ?? ("0.0.0.0", LinkProtocol.defaultPort)
         let (httpHost, httpPort) = splitAddress(http) ?? ("127.0.0.1", 8080)
@@ -110,6 +118,7 @@ struct Run: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await ingest.run { boundSignal.yield($0) } }
             group.addTask { try await api.run() }
+            group.addTask { try await crmDelivery.run() }
             if demo {
                 var ports = bound.makeAsyncIterator()
                 let agentPort = await ports.next() ?? listenPort

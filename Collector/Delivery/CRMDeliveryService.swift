@@ -1,0 +1,45 @@
+import AsyncHTTPClient
+import CollectorCore
+import Foundation
+import Logging
+import Prometheus
+
+/// Starts a delivery worker for every CRM endpoint in the store (also for endpoints added while
+/// it runs) and stops them when its task is cancelled.
+public struct CRMDeliveryService: Sendable {
+    let store: CRMStore
+    let doorbell: Doorbell
+    let registry: PrometheusCollectorRegistry
+    let logger: Logger
+
+    /// Creates `crm.key` beside the database on first use, before the admin API can need it.
+    public init(collectorStore: CollectorStore, doorbell: Doorbell, registry: PrometheusCollectorRegistry, logger: Logger) throws {
+        let box = try SecretBox(keyFile: SecretBox.keyFile(besideDatabase: collectorStore.database.path))
+        store = CRMStore(database: collectorStore.database, box: box)
+        self.doorbell = doorbell
+        self.registry = registry
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let client = HTTPTransport.makeClient()
+        await withTaskGroup(of: Void.self) { group in
+            var running: Set<Int64> = []
+            while !Task.isCancelled {
+                do {
+                    for id in try await store.endpointIds() where !running.contains(id) {
+                        running.insert(id)
+                        let worker = EndpointWorker(endpointId: id, store: store, client: client, doorbell: doorbell,
+                                                    registry: registry, logger: logger)
+                        group.addTask { await worker.run() }
+                    }
+                } catch {
+                    logger.error("cannot read the CRM endpoints", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+            group.cancelAll()
+        }
+        try await client.shutdown()
+    }
+}

@@ -1,0 +1,242 @@
+import CollectorCore
+import Foundation
+import GRDB
+import TamasEvents
+
+/// What the admin API shows of an endpoint: never its secret.
+public struct EndpointView: Codable, Sendable, Equatable {
+    public var name: String
+    public var kind: EndpointKind
+    public var url: String
+    public var user: String?
+    public var systemKeys: [String]
+    public var options: EndpointOptions
+    /// `ok`, `retrying`, `auth failed` or `paused`.
+    public var state: String
+    public var backlog: Int
+    public var parked: Int
+    public var oldestUndeliveredSeconds: Int?
+    public var lastSuccessAt: String?
+    public var lastError: String?
+    public var lastErrorAt: String?
+    public var authFailure: String?
+}
+
+/// A delivery the CRM refused, kept for an operator.
+public struct ParkedView: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var systemKey: String
+    public var callId: String?
+    public var eventId: String
+    public var eventType: String
+    public var status: Int
+    public var reason: String
+    public var excerpt: String
+    public var parkedAt: String
+}
+
+/// The endpoints and their outboxes in the collector's store: what the admin API changes and
+/// what the delivery workers read and settle.
+public struct CRMStore: Sendable {
+    let database: DatabasePool
+    let box: SecretBox
+
+    public init(database: DatabasePool, box: SecretBox) {
+        self.database = database
+        self.box = box
+    }
+
+    public enum Failure: Error, CustomStringConvertible {
+        case nameTaken(String)
+        case notFound(String)
+
+        public var description: String {
+            switch self {
+            case .nameTaken(let name): "a CRM endpoint named '\(name)' already exists"
+            case .notFound(let name): "no CRM endpoint named '\(name)'"
+            }
+        }
+    }
+
+    // MARK: Administration
+
+    public func add(_ definition: EndpointDefinition) async throws -> EndpointView {
+        let clean = try definition.validated()
+        let sealed = try box.seal(clean.secret)
+        let options = String(decoding: try JSONEncoder().encode(clean.options ?? EndpointOptions()), as: UTF8.self)
+        try await database.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM crm_endpoints WHERE name = ?", arguments: [clean.name]) == true {
+                throw Failure.nameTaken(clean.name)
+            }
+            try db.execute(sql: """
+                INSERT INTO crm_endpoints (name, kind, base_url, user_name, sealed_secret, options, created_at_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [clean.name, clean.kind.rawValue, clean.url, clean.kind == .payamgostar ? clean.user : nil,
+                                 sealed, options, Clock.nowMillis()])
+            let id = db.lastInsertedRowID
+            for key in clean.systemKeys {
+                try db.execute(sql: "INSERT INTO crm_endpoint_systems (system_key, endpoint_id) VALUES (?, ?)", arguments: [key, id])
+            }
+        }
+        return try await view(named: clean.name)
+    }
+
+    public func list() async throws -> [EndpointView] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM crm_endpoints ORDER BY name").map { try Self.view(of: $0, in: db) }
+        }
+    }
+
+    public func view(named name: String) async throws -> EndpointView {
+        try await database.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM crm_endpoints WHERE name = ?", arguments: [name]) else {
+                throw Failure.notFound(name)
+            }
+            return try Self.view(of: row, in: db)
+        }
+    }
+
+    /// A new password/token/secret clears "auth failed", forgets the session that belonged to the
+    /// old credentials and makes every waiting delivery due now, so the backlog drains by itself.
+    public func setSecret(name: String, secret: String) async throws {
+        guard !secret.isEmpty else { throw EndpointDefinition.Invalid(description: "the new secret is empty") }
+        let sealed = try box.seal(secret)
+        try await database.write { db in
+            try db.execute(sql: """
+                UPDATE crm_endpoints SET sealed_secret = ?, sealed_session = NULL, auth_failure = NULL WHERE name = ?
+                """, arguments: [sealed, name])
+            guard db.changesCount == 1 else { throw Failure.notFound(name) }
+            try Self.makeBacklogDue(endpointName: name, in: db)
+        }
+    }
+
+    public func setPaused(name: String, _ paused: Bool) async throws {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE crm_endpoints SET paused = ? WHERE name = ?", arguments: [paused, name])
+            guard db.changesCount == 1 else { throw Failure.notFound(name) }
+            if !paused { try Self.makeBacklogDue(endpointName: name, in: db) }
+        }
+    }
+
+    public func parked(name: String) async throws -> [ParkedView] {
+        try await database.read { db in
+            let id = try Self.endpointId(name, in: db)
+            return try Row.fetchAll(db, sql: "SELECT * FROM crm_outbox WHERE endpoint_id = ? AND state = 'parked' ORDER BY id",
+                                    arguments: [id]).map { row in
+                let event = try? OutboxRows.json.decode(row["event"])
+                return ParkedView(id: row["id"], systemKey: row["system_key"], callId: row["call_id"], eventId: row["event_id"],
+                                  eventType: event?.type.rawValue ?? "?", status: row["parked_status"] ?? 0,
+                                  reason: row["parked_reason"] ?? "", excerpt: row["parked_excerpt"] ?? "",
+                                  parkedAt: Self.iso(row["parked_at_ms"]) ?? "")
+            }
+        }
+    }
+
+    /// Puts a parked delivery back in its place in the queue: it goes before the later events of its call.
+    public func retryParked(name: String, id: Int64) async throws -> Bool {
+        try await database.write { db in
+            let endpoint = try Self.endpointId(name, in: db)
+            try db.execute(sql: """
+                UPDATE crm_outbox SET state = 'pending', attempts = 0, due_at_ms = 0, parked_status = NULL, parked_reason = NULL,
+                    parked_excerpt = NULL, parked_at_ms = NULL
+                WHERE id = ? AND endpoint_id = ? AND state = 'parked'
+                """, arguments: [id, endpoint])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Queues every stored event of the endpoint's systems that happened at or after `since`
+    /// again, each with the call as it was right after that event. Parked deliveries of those
+    /// events are replaced; events already waiting are not queued twice.
+    public func replay(name: String, since: Timestamp) async throws -> Int {
+        try await database.write { db in
+            let endpoint = try Self.endpointId(name, in: db)
+            guard let kind = try String.fetchOne(db, sql: "SELECT kind FROM crm_endpoints WHERE id = ?", arguments: [endpoint])
+                .flatMap(EndpointKind.init(rawValue:)) else { throw Failure.notFound(name) }
+            let waiting = Set(try String.fetchAll(db, sql: "SELECT event_id FROM crm_outbox WHERE endpoint_id = ? AND state = 'pending'",
+                                                  arguments: [endpoint]))
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT e.body FROM events e JOIN crm_endpoint_systems s ON s.system_key = e.system_key AND s.endpoint_id = ?
+                WHERE e.at_ms >= ? ORDER BY e.id
+                """, arguments: [endpoint, since.epochMillis])
+            var queued = 0
+            for row in rows {
+                guard let event = try? OutboxRows.json.decode(row["body"]) else { continue }
+                let call = try Self.call(after: event, in: db)
+                guard kind.accepts(event.type, hasCall: call != nil), !waiting.contains(event.eventId) else { continue }
+                try db.execute(sql: "DELETE FROM crm_outbox WHERE endpoint_id = ? AND event_id = ? AND system_key = ? AND state = 'parked'",
+                               arguments: [endpoint, event.eventId, event.systemKey])
+                try OutboxRows.enqueue(event, call: call, endpointId: endpoint, in: db)
+                queued += 1
+            }
+            return queued
+        }
+    }
+
+    /// The call as it stood right after `event`: its stored events folded in arrival order up to this one.
+    private static func call(after event: CallEvent, in db: Database) throws -> CallRecord? {
+        guard let callId = event.callId else { return nil }
+        if event.type == .recordingAvailable { return try OutboxRows.storedCall(for: event, in: db) }
+        guard event.type.isCallEvent else { return nil }
+        let bodies = try Data.fetchAll(db, sql: """
+            SELECT body FROM events WHERE system_key = ? AND call_id = ? AND type IN ('call.ringing', 'call.answered', 'call.ended')
+            AND id <= (SELECT id FROM events WHERE system_key = ? AND event_id = ?) ORDER BY id
+            """, arguments: [event.systemKey, callId, event.systemKey, event.eventId])
+        var call: CallRecord?
+        for body in bodies {
+            guard let earlier = try? OutboxRows.json.decode(body) else { continue }
+            call = CallAssembler.apply(earlier, to: call)
+        }
+        return call
+    }
+
+    // MARK: Reading for views
+
+    static func endpointId(_ name: String, in db: Database) throws -> Int64 {
+        guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM crm_endpoints WHERE name = ?", arguments: [name]) else {
+            throw Failure.notFound(name)
+        }
+        return id
+    }
+
+    static func makeBacklogDue(endpointName: String, in db: Database) throws {
+        try db.execute(sql: """
+            UPDATE crm_outbox SET due_at_ms = 0
+            WHERE state = 'pending' AND endpoint_id = (SELECT id FROM crm_endpoints WHERE name = ?)
+            """, arguments: [endpointName])
+    }
+
+    static func view(of row: Row, in db: Database) throws -> EndpointView {
+        let id: Int64 = row["id"]
+        let keys = try String.fetchAll(db, sql: "SELECT system_key FROM crm_endpoint_systems WHERE endpoint_id = ? ORDER BY system_key",
+                                       arguments: [id])
+        let counts = try Row.fetchOne(db, sql: """
+            SELECT SUM(state = 'pending') AS backlog, SUM(state = 'parked') AS parked,
+                MIN(CASE WHEN state = 'pending' THEN created_at_ms END) AS oldest
+            FROM crm_outbox WHERE endpoint_id = ?
+            """, arguments: [id])
+        let oldest: Int64? = counts?["oldest"]
+        let optionsText: String = row["options"]
+        let options = (try? JSONDecoder().decode(EndpointOptions.self, from: Data(optionsText.utf8))) ?? EndpointOptions()
+        let authFailure: String? = row["auth_failure"]
+        let state = if row["paused"] as Bool {
+            "paused"
+        } else if authFailure != nil {
+            "auth failed"
+        } else if (row["failing_since_ms"] as Int64?) != nil {
+            "retrying"
+        } else {
+            "ok"
+        }
+        return EndpointView(
+            name: row["name"], kind: EndpointKind(rawValue: row["kind"]) ?? .webhook, url: row["base_url"], user: row["user_name"],
+            systemKeys: keys, options: options, state: state, backlog: counts?["backlog"] ?? 0, parked: counts?["parked"] ?? 0,
+            oldestUndeliveredSeconds: oldest.map { Int(max(0, Clock.nowMillis() - $0) / 1000) },
+            lastSuccessAt: iso(row["last_success_at_ms"]), lastError: row["last_error"], lastErrorAt: iso(row["last_error_at_ms"]),
+            authFailure: authFailure)
+    }
+
+    static func iso(_ millis: Int64?) -> String? {
+        millis.map { Timestamp(epochMillis: $0).iso8601 }
+    }
+}

@@ -1,0 +1,113 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import Prometheus
+
+/// Delivers one endpoint's outbox, one delivery at a time, for as long as the collector runs.
+/// Each endpoint has its own worker, so a dead or slow CRM delays only its own deliveries.
+struct EndpointWorker: Sendable {
+    let endpointId: Int64
+    let store: CRMStore
+    let client: HTTPClient
+    let doorbell: Doorbell
+    let registry: PrometheusCollectorRegistry
+    let logger: Logger
+    /// How often an idle worker looks at the store even without a ring (pause, resume, new password).
+    static let pollMillis: Int64 = 1000
+
+    private enum Health: Equatable {
+        case fine, failing, authFailed
+    }
+
+    func run() async {
+        var health = Health.fine
+        var failures = 0
+        var metrics: DeliveryMetrics?
+        while !Task.isCancelled {
+            do {
+                guard let endpoint = try await store.configuration(id: endpointId) else { return }
+                let figures = metrics ?? DeliveryMetrics(registry: registry, endpoint: endpoint.name)
+                metrics = figures
+                try await updateGauges(figures)
+                if endpoint.paused || endpoint.authFailure != nil {
+                    if endpoint.authFailure == nil, health == .authFailed { health = .fine }
+                    await idle(untilMillis: nil)
+                    continue
+                }
+                if health == .authFailed {
+                    logger.notice("CRM endpoint credentials replaced; delivering the backlog", metadata: ["endpoint": "\(endpoint.name)"])
+                    health = .fine
+                }
+                guard let delivery = try await store.nextDelivery(endpointId: endpointId, now: Clock.nowMillis()) else {
+                    await idle(untilMillis: try await store.nextDueAt(endpointId: endpointId))
+                    continue
+                }
+                let verdict = try await attempt(delivery, to: endpoint, failures: failures)
+                figures.count(verdict)
+                switch verdict {
+                case .done:
+                    if health == .failing {
+                        logger.notice("CRM endpoint reachable again", metadata: ["endpoint": "\(endpoint.name)"])
+                    }
+                    health = .fine
+                    failures = 0
+                case .retry(let reason, let after):
+                    failures += 1
+                    if health != .failing {
+                        logger.warning("CRM endpoint failing; deliveries wait and are retried",
+                                       metadata: ["endpoint": "\(endpoint.name)", "reason": "\(reason)"])
+                    }
+                    health = .failing
+                    let backoff = Backoff(maxSeconds: endpoint.options.effectiveMaxBackoffSeconds)
+                    try await Task.sleep(for: .milliseconds(backoff.delayMillis(failures: failures, retryAfterSeconds: after,
+                                                                                random: Double.random(in: 0...1))))
+                case .authFailed(let reason):
+                    logger.error("CRM endpoint AUTH FAILED: deliveries wait until 'tamasctl crm set-password \(endpoint.name)'",
+                                 metadata: ["endpoint": "\(endpoint.name)", "reason": "\(reason)"])
+                    health = .authFailed
+                case .rejected(let status, let reason, let excerpt):
+                    logger.warning("CRM refused a delivery; parked it (see 'tamasctl crm parked \(endpoint.name)')", metadata: [
+                        "endpoint": "\(endpoint.name)", "event": "\(delivery.job.event.eventId)", "status": "\(status)",
+                        "reason": "\(reason)", "answer": "\(excerpt)",
+                    ])
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.error("CRM delivery worker error; trying again", metadata: ["endpointId": "\(endpointId)", "error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    private func attempt(_ delivery: ClaimedDelivery, to endpoint: EndpointConfiguration, failures: Int) async throws -> DeliveryVerdict {
+        let transport = HTTPTransport(client: client, baseURL: endpoint.baseURL, logger: logger)
+        let store = self.store
+        let (verdict, checkpoint) = try await endpoint.driver().deliver(delivery.job, over: transport) { checkpoint in
+            try await store.saveCheckpoint(checkpoint, endpointId: endpoint.id, delivery: delivery)
+        }
+        var retryAt = Clock.nowMillis()
+        if case .retry(_, let after) = verdict {
+            let backoff = Backoff(maxSeconds: endpoint.options.effectiveMaxBackoffSeconds)
+            retryAt += backoff.delayMillis(failures: delivery.attempts + 1, retryAfterSeconds: after, random: Double.random(in: 0...1))
+        }
+        try await store.settle(delivery, endpoint: endpoint, verdict: verdict, checkpoint: checkpoint, retryAt: retryAt)
+        return verdict
+    }
+
+    private func updateGauges(_ metrics: DeliveryMetrics) async throws {
+        let (pending, parked) = try await store.backlog(endpointId: endpointId)
+        metrics.backlog.set(Int64(pending))
+        metrics.parkedNow.set(Int64(parked))
+    }
+
+    /// Waits until the doorbell rings, `untilMillis` (a delivery's due time) passes, or the poll interval ends.
+    private func idle(untilMillis: Int64?) async {
+        let start = Clock.nowMillis()
+        let rings = doorbell.count
+        let deadline = min(start + Self.pollMillis, untilMillis ?? .max)
+        while !Task.isCancelled, Clock.nowMillis() < deadline, doorbell.count == rings {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}

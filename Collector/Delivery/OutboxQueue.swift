@@ -1,0 +1,141 @@
+import Foundation
+import GRDB
+import TamasEvents
+
+/// A delivery a worker is about to attempt.
+struct ClaimedDelivery: Sendable {
+    var id: Int64
+    var systemKey: String
+    var callId: String?
+    var attempts: Int
+    var job: DeliveryJob
+}
+
+/// The worker's side of the store: what is due next, and recording how each attempt ended.
+extension CRMStore {
+    func endpointIds() async throws -> [Int64] {
+        try await database.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM crm_endpoints ORDER BY id") }
+    }
+
+    func configuration(id: Int64) async throws -> EndpointConfiguration? {
+        let row = try await database.read { db in try Row.fetchOne(db, sql: "SELECT * FROM crm_endpoints WHERE id = ?", arguments: [id]) }
+        guard let row, let kind = EndpointKind(rawValue: row["kind"]) else { return nil }
+        let optionsText: String = row["options"]
+        return EndpointConfiguration(
+            id: id, name: row["name"], kind: kind, baseURL: row["base_url"], user: row["user_name"],
+            secret: try box.openText(row["sealed_secret"]), sealedSecret: row["sealed_secret"],
+            options: (try? JSONDecoder().decode(EndpointOptions.self, from: Data(optionsText.utf8))) ?? EndpointOptions(),
+            paused: row["paused"], authFailure: row["auth_failure"])
+    }
+
+    /// Due deliveries whose call has no earlier delivery still waiting: a later event of a call
+    /// waits for the earlier ones, other calls go ahead. Parked deliveries do not hold anything up.
+    static let headsSQL = """
+        FROM crm_outbox o WHERE o.endpoint_id = ? AND o.state = 'pending'
+        AND (o.call_id IS NULL OR NOT EXISTS (
+            SELECT 1 FROM crm_outbox p WHERE p.endpoint_id = o.endpoint_id AND p.system_key = o.system_key
+            AND p.call_id = o.call_id AND p.state = 'pending' AND p.id < o.id))
+        """
+
+    func nextDelivery(endpointId: Int64, now: Int64) async throws -> ClaimedDelivery? {
+        let found = try await database.read { db -> (Row, Data?, Data?)? in
+            guard let row = try Row.fetchOne(db, sql: "SELECT o.* \(Self.headsSQL) AND o.due_at_ms <= ? ORDER BY o.id LIMIT 1",
+                                             arguments: [endpointId, now]) else { return nil }
+            let callState: Data? = if let callId: String = row["call_id"] {
+                try Data.fetchOne(db, sql: "SELECT state FROM crm_call_state WHERE endpoint_id = ? AND system_key = ? AND call_id = ?",
+                                  arguments: [endpointId, row["system_key"], callId])
+            } else {
+                nil
+            }
+            let session = try Data.fetchOne(db, sql: "SELECT sealed_session FROM crm_endpoints WHERE id = ?", arguments: [endpointId])
+            return (row, callState, session)
+        }
+        guard let (row, callState, sealedSession) = found else { return nil }
+        let event = try OutboxRows.json.decode(row["event"])
+        let callBody: Data? = row["call"]
+        let call = try callBody.map { try JSONDecoder().decode(CallRecord.self, from: $0) }
+        return ClaimedDelivery(
+            id: row["id"], systemKey: row["system_key"], callId: row["call_id"], attempts: row["attempts"],
+            job: DeliveryJob(event: event, call: call, callState: callState, session: try sealedSession.map { try box.open($0) }))
+    }
+
+    /// When the earliest waiting delivery that could go next becomes due (nil: nothing waits).
+    func nextDueAt(endpointId: Int64) async throws -> Int64? {
+        try await database.read { db in
+            try Int64.fetchOne(db, sql: "SELECT MIN(o.due_at_ms) \(Self.headsSQL)", arguments: [endpointId])
+        }
+    }
+
+    func backlog(endpointId: Int64) async throws -> (pending: Int, parked: Int) {
+        try await database.read { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT SUM(state = 'pending') AS pending, SUM(state = 'parked') AS parked FROM crm_outbox WHERE endpoint_id = ?
+                """, arguments: [endpointId])
+            return (row?["pending"] ?? 0, row?["parked"] ?? 0)
+        }
+    }
+
+    /// Saves the connector's values mid-delivery (e.g. right after PayamGostar created the call).
+    func saveCheckpoint(_ checkpoint: DeliveryCheckpoint, endpointId: Int64, delivery: ClaimedDelivery) async throws {
+        let sealedSession = try box.seal(checkpoint.session)
+        try await database.write { db in
+            try Self.save(checkpoint, sealedSession: sealedSession, endpointId: endpointId, delivery: delivery, in: db)
+        }
+    }
+
+    /// Records how an attempt ended, with the connector's values, in one transaction.
+    func settle(_ delivery: ClaimedDelivery, endpoint: EndpointConfiguration, verdict: DeliveryVerdict, checkpoint: DeliveryCheckpoint,
+                retryAt: Int64) async throws {
+        let endpointId = endpoint.id
+        let sealedSession = try box.seal(checkpoint.session)
+        let now = Clock.nowMillis()
+        try await database.write { db in
+            try Self.save(checkpoint, sealedSession: sealedSession, endpointId: endpointId, delivery: delivery, in: db)
+            switch verdict {
+            case .done:
+                try db.execute(sql: "DELETE FROM crm_outbox WHERE id = ?", arguments: [delivery.id])
+                let wasFailing = try Bool.fetchOne(db, sql: "SELECT failing_since_ms IS NOT NULL FROM crm_endpoints WHERE id = ?",
+                                                   arguments: [endpointId]) ?? false
+                try db.execute(sql: "UPDATE crm_endpoints SET last_success_at_ms = ?, failing_since_ms = NULL WHERE id = ?",
+                               arguments: [now, endpointId])
+                // The CRM is back: what waited out a long backoff need not wait any longer.
+                if wasFailing {
+                    try db.execute(sql: "UPDATE crm_outbox SET due_at_ms = 0 WHERE endpoint_id = ? AND state = 'pending'",
+                                   arguments: [endpointId])
+                }
+            case .retry(let reason, _):
+                try db.execute(sql: "UPDATE crm_outbox SET attempts = attempts + 1, due_at_ms = ?, last_error = ? WHERE id = ?",
+                               arguments: [retryAt, reason, delivery.id])
+                try db.execute(sql: """
+                    UPDATE crm_endpoints SET failing_since_ms = COALESCE(failing_since_ms, ?), last_error = ?, last_error_at_ms = ?
+                    WHERE id = ?
+                    """, arguments: [now, reason, now, endpointId])
+            case .authFailed(let reason):
+                try db.execute(sql: "UPDATE crm_outbox SET last_error = ? WHERE id = ?", arguments: [reason, delivery.id])
+                try db.execute(sql: """
+                    UPDATE crm_endpoints SET auth_failure = ?, last_error = ?, last_error_at_ms = ? WHERE id = ? AND sealed_secret = ?
+                    """, arguments: [reason, reason, now, endpointId, endpoint.sealedSecret])
+            case .rejected(let status, let reason, let excerpt):
+                try db.execute(sql: """
+                    UPDATE crm_outbox SET state = 'parked', attempts = attempts + 1, parked_status = ?, parked_reason = ?,
+                        parked_excerpt = ?, parked_at_ms = ?, last_error = ?
+                    WHERE id = ?
+                    """, arguments: [status, reason, excerpt, now, reason, delivery.id])
+                // A refusal is an answer: the CRM is reachable.
+                try db.execute(sql: """
+                    UPDATE crm_endpoints SET failing_since_ms = NULL, last_error = ?, last_error_at_ms = ? WHERE id = ?
+                    """, arguments: ["parked \(delivery.job.event.type.rawValue) \(delivery.job.event.eventId): \(reason) (HTTP \(status))",
+                                     now, endpointId])
+            }
+        }
+    }
+
+    private static func save(_ checkpoint: DeliveryCheckpoint, sealedSession: Data, endpointId: Int64, delivery: ClaimedDelivery,
+                             in db: Database) throws {
+        if let callId = delivery.callId {
+            try db.execute(sql: "INSERT OR REPLACE INTO crm_call_state (endpoint_id, system_key, call_id, state) VALUES (?, ?, ?, ?)",
+                           arguments: [endpointId, delivery.systemKey, callId, checkpoint.callState])
+        }
+        try db.execute(sql: "UPDATE crm_endpoints SET sealed_session = ? WHERE id = ?", arguments: [sealedSession, endpointId])
+    }
+}

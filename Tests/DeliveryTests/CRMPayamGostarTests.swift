@@ -1,0 +1,44 @@
+import Foundation
+import TamasEvents
+import TestSupport
+import XCTest
+
+/// Agent → collector → PayamGostar with real processes and a PayamGostar double on loopback.
+final class CRMPayamGostarTests: XCTestCase {
+    func testAnsweredAndMissedInboundCallsArriveAsTheExactPayamGostarRequestSequence() throws {
+        let crm = PayamGostarDouble(password: "pg pass&word")
+        crm.server.start()
+        defer { crm.server.stop() }
+        let harness = try DeliveryHarness("pg-sequence")
+        try harness.addEndpoint("pg", kind: "payamgostar", url: crm.url, user: "admin", secret: "pg pass&word")
+        harness.send(Calls.inboundAnswered("answered-1"))
+        XCTAssertTrue(try harness.waitUntilDrained("pg", events: 3, timeout: 30), harness.diagnosis("pg"))
+        harness.send(Calls.missed("missed-1", offset: 100))
+        XCTAssertTrue(try harness.waitUntilDrained("pg", events: 5, timeout: 30), harness.diagnosis("pg"))
+
+        let answered = crm.acceptedSummary(source: "answered-1")
+        let missed = crm.acceptedSummary(source: "missed-1")
+        print("answered:\n" + answered.joined(separator: "\n") + "\nmissed:\n" + missed.joined(separator: "\n"))
+        XCTAssertEqual(answered, PayamGostarDouble.expected("answered-1", answered: true))
+        XCTAssertEqual(missed, PayamGostarDouble.expected("missed-1", answered: false))
+        let signIns = crm.read { $0.all.filter { $0.path == "/api/v1/auth" } }
+        XCTAssertEqual(signIns.count, 1, "the token is kept in the session and reused")
+        XCTAssertEqual(String(decoding: signIns.first?.body ?? Data(), as: UTF8.self),
+                       "username=admin&password=pg+pass%26word&grant_type=password")
+        let endpoint = try harness.endpoint("pg")
+        XCTAssertEqual(endpoint["state"] as? String, "ok")
+        XCTAssertEqual(endpoint["parked"] as? Int, 0)
+        XCTAssertNotNil(endpoint["lastSuccessAt"] as? String)
+        let listing = try harness.tamasctl(["crm"])
+        XCTAssertTrue(listing.contains("pg") && listing.contains("ok"), listing)
+        for text in [listing, try harness.tamasctl(["crm", "--json"]), harness.collector.log] {
+            XCTAssertFalse(text.contains("pass&word") || text.contains("token-1"), "a secret leaked")
+        }
+        let database = try Data(contentsOf: harness.collector.dataDir.appendingPathComponent("collector.sqlite"))
+        XCTAssertNil(database.range(of: Data("pass&word".utf8)), "the password is stored encrypted")
+        let metrics = try runTool("/usr/bin/curl", ["-s", harness.collector.url + "/metrics"])
+        let crmLines = metrics.split(separator: "\n").filter { $0.hasPrefix("tamas_crm") }.joined(separator: "\n")
+        XCTAssertTrue(crmLines.contains("tamas_crm_deliveries_total{endpoint=\"pg\",result=\"done\"} 5"), crmLines)
+        XCTAssertTrue(crmLines.contains("tamas_crm_backlog_events{endpoint=\"pg\"} 0"), crmLines)
+    }
+}

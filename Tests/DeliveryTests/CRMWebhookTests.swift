@@ -1,0 +1,65 @@
+import Foundation
+import Synchronization
+import TestSupport
+import WebhookConnector
+import XCTest
+
+/// Agent → collector → a webhook receiver that checks every request the way docs/webhook.md
+/// tells receivers to: HMAC over `<timestamp>.<raw body>`, a 300 s window, Idempotency-Key.
+final class CRMWebhookTests: XCTestCase {
+    final class Accepted: Sendable {
+        let requests = Mutex<[ReceivedRequest]>([])
+    }
+
+    func testSignedEventsArriveInOrderWithTheirIdempotencyKeys() throws {
+        let secret = "webhook shared secret"
+        let accepted = Accepted()
+        let receiver = FakeCRMServer { request in
+            guard request.path == "/tamas/events", let timestampText = request.header("X-Tamas-Timestamp"),
+                  let timestamp = Int64(timestampText), abs(Date().timeIntervalSince1970 - Double(timestamp)) <= 300,
+                  let signature = request.header("X-Tamas-Signature"),
+                  signature == WebhookSignature.sign(body: request.body, timestamp: timestamp, secret: secret) else {
+                return FakeAnswer(status: 401, body: "{\"error\":\"bad signature\"}")
+            }
+            let event = request.json["event"] as? [String: Any]
+            guard let key = request.header("Idempotency-Key"), key == event?["eventId"] as? String else {
+                return FakeAnswer(status: 400, body: "{\"error\":\"Idempotency-Key is not the eventId\"}")
+            }
+            accepted.requests.withLock { $0.append(request) }
+            return FakeAnswer(status: 204, body: "")
+        }
+        receiver.start()
+        defer { receiver.stop() }
+        let harness = try DeliveryHarness("webhook")
+        try harness.addEndpoint("hook", kind: "webhook", url: receiver.url, secret: secret, extra: ["--path", "/tamas/events"])
+        harness.send(Calls.inboundAnswered("hook-1") + Calls.missed("hook-2", offset: 60))
+        XCTAssertTrue(try harness.waitUntilDrained("hook", events: 5, timeout: 30), harness.diagnosis("hook"))
+        let endpoint = try harness.endpoint("hook")
+        XCTAssertEqual(endpoint["state"] as? String, "ok", "every request passed the receiver's checks: \(endpoint)")
+        XCTAssertEqual(endpoint["parked"] as? Int, 0)
+        let keys = accepted.requests.withLock { $0.compactMap { $0.header("Idempotency-Key") } }
+        XCTAssertEqual(keys.filter { $0.hasPrefix("hook-1") }, ["hook-1-r", "hook-1-a", "hook-1-e"], "in order per call, once each")
+        XCTAssertEqual(keys.filter { $0.hasPrefix("hook-2") }, ["hook-2-r", "hook-2-e"])
+        let last = accepted.requests.withLock { $0.last { $0.header("Idempotency-Key") == "hook-1-e" } }
+        let call = last?.json["call"] as? [String: Any]
+        XCTAssertEqual(call?["phase"] as? String, "ended", "the call after the event travels with it")
+        XCTAssertEqual(call?["answeredBy"] as? String, "201")
+
+        try harness.tamasctl(["crm", "pause", "hook"])
+        harness.send(Calls.missed("hook-3", offset: 120))
+        XCTAssertTrue(try eventually(timeout: 20, every: 0.5) { try harness.endpoint("hook")["backlog"] as? Int == 2 }, harness.diagnosis("hook"))
+        XCTAssertEqual(try harness.endpoint("hook")["state"] as? String, "paused")
+        sleep(2)
+        XCTAssertFalse(accepted.requests.withLock { $0.contains { $0.header("Idempotency-Key") == "hook-3-r" } }, "nothing is sent while paused")
+        try harness.tamasctl(["crm", "resume", "hook"])
+        XCTAssertTrue(try harness.waitUntilDrained("hook", events: 7, timeout: 20), harness.diagnosis("hook"))
+
+        let replay = try harness.tamasctl(["crm", "replay", "hook", "--since", Calls.start.iso8601])
+        XCTAssertTrue(replay.contains("\"queued\""), replay)
+        XCTAssertTrue(try eventually(timeout: 20, every: 0.5) {
+            accepted.requests.withLock { $0.filter { $0.header("Idempotency-Key") == "hook-3-e" }.count } == 2
+        }, "replay sends every event again, with the same Idempotency-Key")
+        let replayedKeys = accepted.requests.withLock { $0.compactMap { $0.header("Idempotency-Key") } }.filter { $0.hasPrefix("hook-1") }
+        XCTAssertEqual(replayedKeys, ["hook-1-r", "hook-1-a", "hook-1-e", "hook-1-r", "hook-1-a", "hook-1-e"])
+    }
+}
