@@ -59,6 +59,11 @@ public final class CollectorStore: Sendable {
                 CREATE TABLE admin_tokens (hash TEXT PRIMARY KEY, created_at_ms INTEGER NOT NULL);
                 """)
         }
+        migrator.registerMigration("v3-api-tokens") { db in
+            try db.execute(sql: """
+                CREATE TABLE api_tokens (hash TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at_ms INTEGER NOT NULL);
+                """)
+        }
         migrator.registerMigration("v2-recordings") { db in
             try db.execute(sql: """
                 CREATE TABLE recordings (
@@ -402,6 +407,46 @@ public final class CollectorStore: Sendable {
         (try? await database.read { db in
             try Bool.fetchOne(db, sql: "SELECT 1 FROM admin_tokens WHERE hash = ?", arguments: [Secrets.hash(token)])
         }) == true
+    }
+
+    // MARK: API tokens (CRMs and scripts: call control and recordings, nothing else)
+
+    public struct APITokenError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// A new token for `name`, shown once; only its hash is kept.
+    public func addAPIToken(name: String) async throws -> String {
+        guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+            throw APITokenError(description: "token name '\(name)' must be 1 to 64 letters, digits, '-', '_' or '.'")
+        }
+        let token = Secrets.random(bytes: 32)
+        try await database.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM api_tokens WHERE name = ?", arguments: [name]) == true {
+                throw APITokenError(description: "a token named '\(name)' already exists")
+            }
+            try db.execute(sql: "INSERT INTO api_tokens (hash, name, created_at_ms) VALUES (?, ?, ?)",
+                           arguments: [Secrets.hash(token), name, Self.nowMillis()])
+        }
+        return token
+    }
+
+    public func revokeAPIToken(name: String) async throws -> Bool {
+        try await database.write { db in
+            try db.execute(sql: "DELETE FROM api_tokens WHERE name = ?", arguments: [name])
+            return db.changesCount > 0
+        }
+    }
+
+    public func apiTokenNames() async throws -> [String] {
+        try await database.read { db in try String.fetchAll(db, sql: "SELECT name FROM api_tokens ORDER BY name") }
+    }
+
+    /// The name of the API token, or nil when it is not one.
+    public func apiTokenName(_ token: String) async -> String? {
+        try? await database.read { db in
+            try String.fetchOne(db, sql: "SELECT name FROM api_tokens WHERE hash = ?", arguments: [Secrets.hash(token)])
+        }
     }
 
     // MARK: Helpers

@@ -118,7 +118,8 @@ public struct AdminAPI: Sendable {
         }
         RecordingRoutes(store: store, registry: registry, links: try RecordingLinks(keyFile: options.linkKeyFile))
             .add(admin: api, public: router)
-        CallControlRoutes(registry: registry).add(to: api)
+        CallControlRoutes(store: store, registry: registry).add(to: router.group("api/v1"))
+        TokenRoutes(store: store, logger: logger).add(to: api)
         try CRMRoutes(collectorStore: store).add(to: api)
         api.get("status") { _, _ -> Response in
             let counts = try await store.counts()
@@ -166,6 +167,35 @@ struct AdminTokenMiddleware<Context: RequestContext>: RouterMiddleware {
             throw HTTPError(.unauthorized, message: "admin token missing or wrong (tamasctl reads it from the collector's data folder)")
         }
         return try await next(request, context)
+    }
+}
+
+struct TokenRoutes: Sendable {
+    let store: CollectorStore
+    let logger: Logger
+
+    struct NewToken: Codable {
+        var name: String
+    }
+
+    func add(to api: RouterGroup<BasicRequestContext>) {
+        api.get("tokens") { _, _ -> Response in try json(try await store.apiTokenNames()) }
+        api.post("tokens") { request, context -> Response in
+            let body = try await request.decode(as: NewToken.self, context: context)
+            do {
+                let token = try await store.addAPIToken(name: body.name)
+                logger.notice("API token created", metadata: ["name": "\(body.name)"])
+                return try json(["name": body.name, "token": token], status: .created)
+            } catch let error as CollectorStore.APITokenError {
+                throw HTTPError(.badRequest, message: error.description)
+            }
+        }
+        api.delete("tokens/:name") { _, context -> Response in
+            let name = try context.parameters.require("name")
+            guard try await store.revokeAPIToken(name: name) else { throw HTTPError(.notFound, message: "no token named '\(name)'") }
+            logger.notice("API token revoked", metadata: ["name": "\(name)"])
+            return try json(["revoked": name])
+        }
     }
 }
 

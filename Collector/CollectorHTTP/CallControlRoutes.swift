@@ -6,8 +6,23 @@ import TamasLink
 /// Click-to-call and supervision for CRMs and scripts: each request is routed over the command
 /// channel to the agent serving the telephone system, and the answer is the agent's outcome
 /// (the Asterisk agent reports the OriginateResponse: success, busy, no answer, failure).
+///
+/// These routes take the admin token or an API token (`tamasctl tokens add`), which is what a
+/// CRM is given: it can start calls and supervision, and nothing else.
 struct CallControlRoutes: Sendable {
+    let store: CollectorStore
     let registry: AgentRegistry
+
+    /// Who is calling, from the bearer token; never taken from the request body.
+    func caller(_ request: Request) async throws -> String {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+            throw HTTPError(.unauthorized, message: "an API token or the admin token is required")
+        }
+        let token = String(header.dropFirst("Bearer ".count))
+        if let name = await store.apiTokenName(token) { return "token:\(name)" }
+        if await store.isAdminToken(token) { return "admin" }
+        throw HTTPError(.unauthorized, message: "this token is not valid (revoked?)")
+    }
 
     struct OriginateRequest: Decodable {
         var systemKey: String
@@ -33,15 +48,17 @@ struct CallControlRoutes: Sendable {
 
     func add(to api: RouterGroup<BasicRequestContext>) {
         api.post("originate") { request, context -> Response in
+            _ = try await caller(request)
             let body = try await request.decode(as: OriginateRequest.self, context: context)
             return try await run(system: body.systemKey, name: "originate",
                                  arguments: ["from": body.extension, "to": body.number], timeout: body.timeoutSeconds)
         }
         for mode in ["spy", "whisper", "barge"] {
             api.post(RouterPath(mode)) { request, context -> Response in
+                let who = try await caller(request)
                 let body = try await request.decode(as: SupervisionRequest.self, context: context)
                 var arguments = ["supervisor": body.supervisor, "target": body.target, "mode": mode == "spy" ? "listen" : mode]
-                arguments["requestedBy"] = body.requestedBy
+                arguments["requestedBy"] = body.requestedBy.map { "\($0) via \(who)" } ?? who
                 return try await run(system: body.systemKey, name: "spy", arguments: arguments, timeout: body.timeoutSeconds)
             }
         }

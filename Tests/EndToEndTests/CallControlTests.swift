@@ -8,10 +8,10 @@ import XCTest
 /// POST /api/v1/originate and /spy reach the agent that serves the system over the command
 /// channel, and its answer (here: a jsonl agent that cannot dial) comes back to the caller.
 final class CallControlTests: XCTestCase {
-    func post(_ collector: CollectorUnderTest, _ path: String, _ body: [String: String]) async throws -> (Int, [String: Any]) {
+    func post(_ collector: CollectorUnderTest, _ path: String, _ body: [String: String], token given: String? = nil) async throws -> (Int, [String: Any]) {
         var request = URLRequest(url: try XCTUnwrap(URL(string: collector.url + path)))
         request.httpMethod = "POST"
-        let token = try String(contentsOf: collector.dataDir.appendingPathComponent("admin.token"), encoding: .utf8)
+        let token = try given ?? String(contentsOf: collector.dataDir.appendingPathComponent("admin.token"), encoding: .utf8)
         request.setValue("Bearer \(token.trimmingCharacters(in: .whitespacesAndNewlines))", forHTTPHeaderField: "Authorization")
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.httpBody = try JSONSerialization.data(withJSONObject: body)
@@ -43,5 +43,21 @@ final class CallControlTests: XCTestCase {
         let (unserved, message) = try await post(collector, "/api/v1/originate", ["systemKey": "nowhere", "extension": "201", "number": "0912"])
         XCTAssertEqual(unserved, 409)
         XCTAssertEqual((message["error"] as? [String: Any])?["message"] as? String, "no connected agent serves system 'nowhere'")
+
+        let crmToken = try collector.tamasctl(["tokens", "add", "payamgostar-main"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(crmToken.count, 64)
+        let (withToken, _) = try await post(collector, "/api/v1/originate", ["systemKey": "office7", "extension": "201", "number": "0912"],
+                                            token: crmToken)
+        XCTAssertEqual(withToken, 422, "a CRM's API token reaches call control")
+        let (adminOnly, _) = try await post(collector, "/api/v1/agents", ["name": "sneaky", "systemKeys": "x"], token: crmToken)
+        XCTAssertEqual(adminOnly, 401, "an API token cannot use the admin API")
+        let (forged, _) = try await post(collector, "/api/v1/originate", ["systemKey": "office7", "extension": "201", "number": "0912"],
+                                         token: String(repeating: "0", count: 64))
+        XCTAssertEqual(forged, 401)
+        XCTAssertEqual(try collector.tamasctl(["tokens"]).trimmingCharacters(in: .whitespacesAndNewlines), "payamgostar-main")
+        try collector.tamasctl(["tokens", "revoke", "payamgostar-main"])
+        let (revoked, _) = try await post(collector, "/api/v1/originate", ["systemKey": "office7", "extension": "201", "number": "0912"],
+                                          token: crmToken)
+        XCTAssertEqual(revoked, 401)
     }
 }
