@@ -92,7 +92,7 @@ let package = Package(
         .target(
             name: "DeviceLink",
             dependencies: ["AgentCore", "SerialPort"],
-            path: "Agents/Sources/DeviceLink"),
+            path: "Agents/DeviceLink"),
         .target(
             name: "SMDRAgent",
             dependencies: ["TamasEvents", "TamasLink", "AgentCore", "AgentCLI", "SMDRProtocol", "DeviceLink", "SerialPort",
