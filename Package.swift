@@ -173,7 +173,7 @@ let package = Package(
         .executableTarget(
             name: "tamasctl",
             dependencies: [
-                "TamasEvents",
+                "TamasEvents", "TamasLink",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

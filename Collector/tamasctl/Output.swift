@@ -12,17 +12,6 @@ func printTable(header: [String], rows: [[String]]) {
     rows.forEach { print(line($0)) }
 }
 
-func writePrivate(_ text: String, to path: String) throws {
-    let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-    guard descriptor >= 0 else { throw AdminError(message: "cannot write \(path): \(String(cString: strerror(errno)))") }
-    defer { close(descriptor) }
-    fchmod(descriptor, 0o600)
-    let bytes = Array(text.utf8)
-    guard bytes.withUnsafeBytes({ write(descriptor, $0.baseAddress, $0.count) }) == bytes.count else {
-        throw AdminError(message: "cannot write \(path): \(String(cString: strerror(errno)))")
-    }
-}
-
 struct AgentRow: Decodable {
     var name: String
     var kind: String?

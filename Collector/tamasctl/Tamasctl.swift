@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TamasEvents
+import TamasLink
 
 @main
 struct Tamasctl: AsyncParsableCommand {
@@ -78,7 +79,7 @@ struct Agents: AsyncParsableCommand {
             let data = try await connection.client().send("POST", "/api/v1/agents", body: body)
             let enrollment = try JSONDecoder().decode(Enrollment.self, from: data)
             if let configOut {
-                try writePrivate(enrollment.configuration(systemKey: systems[0]), to: configOut)
+                try Secrets.writePrivateFile(enrollment.configuration(systemKey: systems[0]), to: configOut)
                 print("agent \(enrollment.name) enrolled (\(enrollment.agentId)); configuration written to \(configOut)")
                 return
             }
