@@ -158,7 +158,7 @@ public struct RecordingLinks: Sendable {
     }
 
     private func signature(ref: String, expires: Int) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data("\(ref)|\(expires)".utf8), using: key).map { String(format: "%02x", $0) }.joined()
+        Secrets.hex(HMAC<SHA256>.authenticationCode(for: Data("\(ref)|\(expires)".utf8), using: key))
     }
 }
 

@@ -41,7 +41,7 @@ public enum LinkTLS {
     /// Lower-case hex SHA-256 of the leaf certificate's DER bytes, as `openssl x509 -fingerprint -sha256` shows it
     /// (without colons).
     public static func fingerprint(of certificate: NIOSSLCertificate) throws -> String {
-        SHA256.hash(data: try certificate.toDERBytes()).map { String(format: "%02x", $0) }.joined()
+        Secrets.hex(SHA256.hash(data: try certificate.toDERBytes()))
     }
 
     public static func fingerprint(pem: String) throws -> String {
