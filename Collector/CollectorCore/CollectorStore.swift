@@ -201,14 +201,14 @@ public final class CollectorStore: Sendable {
 
     public func prepare(_ batch: EventBatch, from agent: AgentRecord) -> PreparedBatch {
         let allowed = Set(agent.systemKeys)
-        let decoder = JSONDecoder()
+        let decoder = EventJSON()
         var valid: [(CallEvent, Data)] = []
         var refused: [(String, Data)] = []
         valid.reserveCapacity(batch.events.count)
         for buffer in batch.events {
             let body = Data(buffer.readableBytesView)
             do {
-                let event = try decoder.decode(CallEvent.self, from: body)
+                let event = try decoder.decode(body)
                 try event.validate()
                 if allowed.contains(event.systemKey) {
                     valid.append((event, body))
@@ -248,8 +248,7 @@ public final class CollectorStore: Sendable {
                     last_event_at_ms = COALESCE(MAX(last_event_at_ms, ?), ?, last_event_at_ms), last_seen_at_ms = ?
                 WHERE id = ?
                 """)
-            let decoder = JSONDecoder()
-            let encoder = JSONEncoder()
+            let json = CallRecordJSON()
             var results: [IngestResult] = []
             var callEvents: [String: [CallEvent]] = [:]
             var callOrder: [String] = []
@@ -281,11 +280,11 @@ public final class CollectorStore: Sendable {
                 try updateAgent.execute(arguments: [Int64(batch.lastSequence), result.stored, newestEvent, newestEvent, now, batch.agent.id])
                 results.append(result)
             }
-            let linker = RecordingLinker(db: db, toleranceSeconds: recordingToleranceSeconds, decoder: decoder, encoder: encoder)
+            let linker = RecordingLinker(db: db, toleranceSeconds: recordingToleranceSeconds)
             for key in callOrder {
                 guard let events = callEvents[key], let first = events.first, let callId = first.callId else { continue }
                 var call = try Data.fetchOne(selectCall, arguments: [first.systemKey, callId])
-                    .flatMap { try? decoder.decode(CallRecord.self, from: $0) }
+                    .flatMap { try? json.decode($0) }
                 for event in events {
                     call = CallAssembler.apply(event, to: call)
                     for hook in hooks { try hook.didStore(event, call: call, in: db) }
@@ -295,7 +294,7 @@ public final class CollectorStore: Sendable {
                     assembled = CallAssembler.attach(recording, to: assembled)
                 }
                 try upsertCall.execute(arguments: [assembled.systemKey, assembled.callId, assembled.startedAt?.epochMillis,
-                                                   assembled.phase.rawValue, now, try encoder.encode(assembled)])
+                                                   assembled.phase.rawValue, now, json.encode(assembled)])
             }
             for (event, agent) in otherStored {
                 var call: CallRecord?
@@ -319,8 +318,8 @@ public final class CollectorStore: Sendable {
             } else {
                 rows = try Data.fetchAll(db, sql: "SELECT body FROM calls ORDER BY started_at_ms DESC LIMIT ?", arguments: [limit])
             }
-            let decoder = JSONDecoder()
-            return rows.compactMap { try? decoder.decode(CallRecord.self, from: $0) }
+            let json = CallRecordJSON()
+            return rows.compactMap { try? json.decode($0) }
         }
     }
 
@@ -494,18 +493,18 @@ public protocol IngestHook: Sendable {
 struct RecordingLinker {
     let db: Database
     let toleranceSeconds: Int
-    let decoder: JSONDecoder
-    let encoder: JSONEncoder
+    private let json = CallRecordJSON()
     /// The longest call a recording is compared against when looking for candidates.
     static let longestCallMillis: Int64 = 6 * 3600 * 1000
+    static let linkRecording = "UPDATE recordings SET call_id = ? WHERE system_key = ? AND ref = ?"
 
     /// Records the announcement and returns the call it was linked to, if any.
     func announce(_ event: CallEvent, agent: String) throws -> CallRecord? {
         guard let ref = event.ref else { return nil }
         let started = (event.startedAt ?? event.at).epochMillis
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO recordings (system_key, ref, line, started_at_ms, duration_sec, agent) VALUES (?, ?, ?, ?, ?, ?)
-            """, arguments: [event.systemKey, ref, event.line, started, event.durationSec ?? 0, agent])
+            """).execute(arguments: [event.systemKey, ref, event.line, started, event.durationSec ?? 0, agent])
         let link = RecordingLink(ref: ref, agent: agent)
         if let callId = event.callId {
             return try attach(link, toCall: callId, system: event.systemKey)
@@ -523,10 +522,10 @@ struct RecordingLinker {
         guard let line = call.line, let started = call.startedAt else { return nil }
         let tolerance = Int64(toleranceSeconds) * 1000
         let end = (call.endedAt ?? started).epochMillis
-        let rows = try Row.fetchAll(db, sql: """
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT ref, line, started_at_ms, duration_sec, agent FROM recordings
             WHERE system_key = ? AND call_id IS NULL AND started_at_ms BETWEEN ? AND ?
-            """, arguments: [call.systemKey, started.epochMillis - tolerance - Self.longestCallMillis, end + tolerance])
+            """), arguments: [call.systemKey, started.epochMillis - tolerance - Self.longestCallMillis, end + tolerance])
         for row in rows {
             let recording = RecordingMatcher.Recording(
                 systemKey: call.systemKey, line: row["line"] ?? "", startedAt: Timestamp(epochMillis: row["started_at_ms"]),
@@ -537,7 +536,7 @@ struct RecordingLinker {
                 continue
             }
             let ref: String = row["ref"]
-            try db.execute(sql: "UPDATE recordings SET call_id = ? WHERE system_key = ? AND ref = ?", arguments: [call.callId, call.systemKey, ref])
+            try db.cachedStatement(sql: Self.linkRecording).execute(arguments: [call.callId, call.systemKey, ref])
             return RecordingLink(ref: ref, agent: row["agent"])
         }
         return nil
@@ -545,19 +544,21 @@ struct RecordingLinker {
 
     private func calls(around recording: RecordingMatcher.Recording) throws -> [CallRecord] {
         let tolerance = Int64(toleranceSeconds) * 1000
-        return try Data.fetchAll(db, sql: """
+        return try Data.fetchAll(db.cachedStatement(sql: """
             SELECT body FROM calls WHERE system_key = ? AND started_at_ms BETWEEN ? AND ?
-            """, arguments: [recording.systemKey, recording.startedAt.epochMillis - tolerance - Self.longestCallMillis,
+            """), arguments: [recording.systemKey, recording.startedAt.epochMillis - tolerance - Self.longestCallMillis,
                              recording.endedAt.epochMillis + tolerance])
-            .compactMap { try? decoder.decode(CallRecord.self, from: $0) }
+            .compactMap { try? json.decode($0) }
     }
 
     private func attach(_ link: RecordingLink, toCall callId: String, system: String) throws -> CallRecord? {
-        guard let body = try Data.fetchOne(db, sql: "SELECT body FROM calls WHERE system_key = ? AND call_id = ?", arguments: [system, callId]),
-              let call = try? decoder.decode(CallRecord.self, from: body) else { return nil }
+        guard let body = try Data.fetchOne(db.cachedStatement(sql: "SELECT body FROM calls WHERE system_key = ? AND call_id = ?"),
+                                           arguments: [system, callId]),
+              let call = try? json.decode(body) else { return nil }
         let linked = CallAssembler.attach(link, to: call)
-        try db.execute(sql: "UPDATE calls SET body = ? WHERE system_key = ? AND call_id = ?", arguments: [try encoder.encode(linked), system, callId])
-        try db.execute(sql: "UPDATE recordings SET call_id = ? WHERE system_key = ? AND ref = ?", arguments: [callId, system, link.ref])
+        try db.cachedStatement(sql: "UPDATE calls SET body = ? WHERE system_key = ? AND call_id = ?")
+            .execute(arguments: [json.encode(linked), system, callId])
+        try db.cachedStatement(sql: Self.linkRecording).execute(arguments: [callId, system, link.ref])
         return linked
     }
 }

@@ -18,7 +18,9 @@ public struct EventJSON: Sendable {
         String(decoding: try encode(event), as: UTF8.self)
     }
 
+    /// `FastJSONReader` first; `JSONDecoder` for whatever it declines, and for the error.
     public func decode(_ data: Data) throws -> CallEvent {
-        try decoder.decode(CallEvent.self, from: data)
+        if let event = CallEvent.fastDecoded(data) { return event }
+        return try decoder.decode(CallEvent.self, from: data)
     }
 }
