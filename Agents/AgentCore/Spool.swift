@@ -27,11 +27,13 @@ public struct SpooledEvent: Sendable {
 /// survives kill -9 and power loss) before anything is sent, and removed only when the collector
 /// acknowledges that it committed it. Sequence numbers come from SQLite's AUTOINCREMENT, so they
 /// only grow within one spool file; `spoolId` tells the collector when a file was replaced.
+/// A pool, not a single connection: reading the next batch to send never waits behind the
+/// fsync of an acknowledgement's delete.
 public actor Spool {
     public static let statusReserve = 1000
     public nonisolated let spoolId: String
     public nonisolated let settings: SpoolSettings
-    private let database: DatabaseQueue
+    private let database: DatabasePool
     private var backlog: Int
     private var lastSequence: UInt64
     private var listeners: [UUID: AsyncStream<UInt64>.Continuation] = [:]
@@ -41,10 +43,9 @@ public actor Spool {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var configuration = Configuration()
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA journal_mode = WAL")
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
-        let database = try DatabaseQueue(path: settings.path, configuration: configuration)
+        let database = try DatabasePool(path: settings.path, configuration: configuration)
         let (spoolId, backlog, last) = try await database.write { db -> (String, Int, UInt64) in
             try db.execute(sql: """
                 CREATE TABLE IF NOT EXISTS spool (seq INTEGER PRIMARY KEY AUTOINCREMENT, body BLOB NOT NULL, spooled_at INTEGER NOT NULL);
@@ -64,7 +65,7 @@ public actor Spool {
         return Spool(database: database, settings: settings, spoolId: spoolId, backlog: backlog, lastSequence: last)
     }
 
-    private init(database: DatabaseQueue, settings: SpoolSettings, spoolId: String, backlog: Int, lastSequence: UInt64) {
+    private init(database: DatabasePool, settings: SpoolSettings, spoolId: String, backlog: Int, lastSequence: UInt64) {
         self.database = database
         self.settings = settings
         self.spoolId = spoolId

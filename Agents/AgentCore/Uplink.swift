@@ -124,14 +124,17 @@ public actor Uplink {
                 "backlog": "\(backlog)",
             ])
             let (acks, ackSink) = AsyncStream<UInt64>.makeStream(bufferingPolicy: .bufferingNewest(1))
+            let (removals, removalSink) = AsyncStream<UInt64>.makeStream(bufferingPolicy: .bufferingNewest(1))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.send(from: welcome.committedThrough, acks: acks, outbound: outbound) }
                 group.addTask { try await self.heartbeat(outbound: outbound, every: welcome.heartbeatSeconds) }
+                group.addTask { try await self.removeAcknowledged(removals) }
                 defer {
                     ackSink.finish()
+                    removalSink.finish()
                     group.cancelAll()
                 }
-                try await self.receive(&messages, acks: ackSink, outbound: outbound)
+                try await self.receive(&messages, acks: ackSink, removals: removalSink, outbound: outbound)
             }
         }
     }
@@ -160,11 +163,12 @@ public actor Uplink {
     }
 
     private func receive(_ messages: inout NIOAsyncChannelInboundStream<LinkMessage>.AsyncIterator,
-                         acks: AsyncStream<UInt64>.Continuation, outbound: NIOAsyncChannelOutboundWriter<LinkMessage>) async throws {
+                         acks: AsyncStream<UInt64>.Continuation, removals: AsyncStream<UInt64>.Continuation,
+                         outbound: NIOAsyncChannelOutboundWriter<LinkMessage>) async throws {
         while let message = try await messages.next(isolation: #isolation) {
             switch message {
             case .ack(let through):
-                try await spool.acknowledge(through: through)
+                removals.yield(through)
                 acks.yield(through)
             case .heartbeat:
                 continue
@@ -188,6 +192,16 @@ public actor Uplink {
             result = CommandResult(id: command.id, ok: false, error: "this agent (\(kind)) does not support '\(command.name)'")
         }
         try? await outbound.write(.result(result))
+    }
+
+    /// Deletes acknowledged events off the receive path, newest acknowledgement first: while one
+    /// delete waits for its fsync, later acknowledgements collapse into the next one. An event
+    /// acknowledged but not yet deleted when the agent dies is dropped at the next welcome, whose
+    /// `committedThrough` covers it, so it is never sent twice as a new event.
+    private func removeAcknowledged(_ removals: AsyncStream<UInt64>) async throws {
+        for await through in removals {
+            try await spool.acknowledge(through: through)
+        }
     }
 
     private func heartbeat(outbound: NIOAsyncChannelOutboundWriter<LinkMessage>, every seconds: Int) async throws {
