@@ -2,6 +2,7 @@ import AMIProtocol
 import Foundation
 import NIOCore
 import NIOPosix
+import TamasEvents
 
 /// An Asterisk Manager Interface on 127.0.0.1 for tests, speaking the wire protocol of
 /// FACTS.md section 1 byte for byte: banner, plain and MD5 login (and the refusal after a

@@ -1,5 +1,6 @@
 @testable import AMIProtocol
 import Foundation
+import TamasEvents
 import TestSupport
 import XCTest
 

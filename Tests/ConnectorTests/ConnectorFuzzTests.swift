@@ -6,19 +6,6 @@ import WebhookConnector
 import XCTest
 import ZammadConnector
 
-/// Seeded, so a failure replays exactly.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Random CRM answers (statuses, garbage and mutated bodies, odd Retry-After) against random
 /// call lives: every delivery must end within a bounded number of requests, never crash, never
 /// leak a secret into a description, never create a PayamGostar call it already created, and
@@ -115,7 +102,7 @@ final class ConnectorFuzzTests: XCTestCase {
     }
 
     func fuzzPayamGostar(seed: UInt64) -> [String] {
-        var rng = SplitMix64(state: seed)
+        var rng = SplitMix64(seed: seed)
         var transcript: [String] = []
         let settings = PayamGostarSettings(userName: "admin", password: Self.password, registerPeers: seed % 2 == 0)
         var session = PayamGostarSession()
@@ -140,7 +127,7 @@ final class ConnectorFuzzTests: XCTestCase {
     }
 
     func fuzzOthers(seed: UInt64) -> [String] {
-        var rng = SplitMix64(state: seed)
+        var rng = SplitMix64(seed: seed)
         var transcript: [String] = []
         let webhook = WebhookSettings(secret: Self.password)
         let zammad = ZammadSettings(token: Self.token, userNames: ["201": "A"], includeInternalCalls: seed % 2 == 0)

@@ -1,3 +1,5 @@
+import TamasEvents
+
 /// A deterministic, realistic Asterisk 13+ event stream for `tamas-agent ami bench`: a mix of
 /// answered and missed inbound calls through a ring group, outbound calls (answered and busy)
 /// and internal calls, a few in progress at once, wrapped in the chatter real servers send
@@ -204,21 +206,5 @@ private struct ScriptBuilder {
         for party in [first, second] {
             messages.append(header("BridgeLeave") + "BridgeUniqueid: \(bridgeId)\r\nBridgeType: basic\r\nBridgeTechnology: simple_bridge\r\nBridgeNumChannels: 1\r\n" + snapshot(party, state: 6) + "\r\n")
         }
-    }
-}
-
-/// Sebastiano Vigna's SplitMix64: tiny, fast, and identical on every platform, so a seed
-/// always gives the same stream (and tests can use it for jitter).
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

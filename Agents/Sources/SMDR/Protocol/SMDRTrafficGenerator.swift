@@ -62,18 +62,7 @@ public struct SMDRTrafficGenerator: Sendable {
     }
 }
 
-/// SplitMix64: tiny, fast, and the same sequence on every platform.
-struct SplitMix64 {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     mutating func int(_ range: ClosedRange<Int>) -> Int {
         range.lowerBound + Int(next() % UInt64(range.count))
     }
@@ -95,7 +84,7 @@ private struct TrafficWriter {
 
     init(generator: SMDRTrafficGenerator) {
         self.generator = generator
-        random = SplitMix64(state: generator.seed)
+        random = SplitMix64(seed: generator.seed)
         startsAtPrint = generator.layout == .style824
         extensions = startsAtPrint ? (101...124).map(String.init) : (401...440).map(String.init)
     }
