@@ -76,13 +76,16 @@ struct FastJSONReader {
     mutating func string() -> String? {
         guard consume(UInt8(ascii: "\"")) else { return nil }
         let start = index
+        var highBits: UInt8 = 0
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let text = String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                let content = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
                 index += 1
-                return text
+                // ASCII needs no validation, and `String(validating:)` costs more than the rest of the read.
+                return highBits < 0x80 ? String(decoding: content, as: UTF8.self) : String(validating: content, as: UTF8.self)
             }
+            highBits |= byte
             if byte == UInt8(ascii: "\\") { return escapedString(from: start) }
             if byte < 0x20 { return nil }
             index += 1

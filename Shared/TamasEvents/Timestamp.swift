@@ -117,24 +117,39 @@ public struct Timestamp: Hashable, Sendable, Comparable, CustomStringConvertible
         let days = seconds.floorDiv(86_400)
         let secondOfDay = Int(seconds.floorMod(86_400))
         let (year, month, day) = CivilCalendar.civil(fromDays: days)
-        var out = ""
+        // Bytes, not String appends: this runs for every timestamp of every stored call record.
+        var out: [UInt8] = []
         out.reserveCapacity(29)
         func pad(_ value: Int, _ width: Int) {
-            let text = String(value)
-            for _ in text.count..<width { out.append("0") }
-            out.append(text)
+            guard (0..<1_000_000_000).contains(value) else {
+                out.append(contentsOf: String(value).utf8)
+                return
+            }
+            var digits = 1
+            var limit = 10
+            while value >= limit {
+                digits += 1
+                limit *= 10
+            }
+            for _ in digits..<max(width, digits) { out.append(UInt8(ascii: "0")) }
+            var divisor = limit / 10
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
         }
-        pad(year, 4); out.append("-"); pad(month, 2); out.append("-"); pad(day, 2); out.append("T")
-        pad(secondOfDay / 3600, 2); out.append(":"); pad(secondOfDay / 60 % 60, 2); out.append(":"); pad(secondOfDay % 60, 2)
-        if millis != 0 { out.append("."); pad(millis, 3) }
+        func append(_ character: Unicode.Scalar) { out.append(UInt8(ascii: character)) }
+        pad(year, 4); append("-"); pad(month, 2); append("-"); pad(day, 2); append("T")
+        pad(secondOfDay / 3600, 2); append(":"); pad(secondOfDay / 60 % 60, 2); append(":"); pad(secondOfDay % 60, 2)
+        if millis != 0 { append("."); pad(millis, 3) }
         if offsetSeconds == 0 {
-            out.append("Z")
+            append("Z")
         } else {
             let magnitude = Int(abs(offsetSeconds))
-            out.append(offsetSeconds < 0 ? "-" : "+")
-            pad(magnitude / 3600, 2); out.append(":"); pad(magnitude / 60 % 60, 2)
+            append(offsetSeconds < 0 ? "-" : "+")
+            pad(magnitude / 3600, 2); append(":"); pad(magnitude / 60 % 60, 2)
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     public var description: String { iso8601 }
