@@ -6,37 +6,58 @@
 /// seeded per process), cheap enough for a million lines a second, and wide enough that a
 /// collision within one system's lifetime is not a practical concern for non-adversarial input.
 public enum StableID {
-    private static let offsetBasis: UInt128 = 0x6c62272e07bb014262b821756295c58d
-    private static let prime: UInt128 = 0x0000000001000000000000000000013B
-
     /// Hashes `parts` with a separator byte that cannot occur in UTF-8 text, so that
     /// ("ab", "c") and ("a", "bc") differ.
     public static func make(_ parts: [String]) -> String {
-        var hash = offsetBasis
-        for (index, part) in parts.enumerated() {
-            if index > 0 {
-                hash ^= 0xFF
-                hash = hash &* prime
-            }
-            for byte in part.utf8 {
-                hash ^= UInt128(byte)
-                hash = hash &* prime
-            }
-        }
-        return hex(hash)
+        var builder = Builder()
+        for part in parts { builder.append(part) }
+        return builder.id
     }
 
     public static func make(_ parts: String...) -> String { make(parts) }
 
-    private static let digits = Array("0123456789abcdef".utf8)
+    /// The same hash fed one part at a time, for hot paths that should not build an array, and
+    /// so a common first part (a system key) can be hashed once and the state copied.
+    public struct Builder: Sendable {
+        private var low: UInt64 = 0x62b8_2175_6295_c58d
+        private var high: UInt64 = 0x6c62_272e_07bb_0142
+        private var hasParts = false
 
-    private static func hex(_ value: UInt128) -> String {
-        var bytes = [UInt8](repeating: 0, count: 32)
-        var remaining = value
-        for index in stride(from: 31, through: 0, by: -1) {
-            bytes[index] = digits[Int(remaining & 0xF)]
-            remaining >>= 4
+        public init() {}
+
+        public mutating func append(_ part: String) {
+            if hasParts { mix(0xFF) }
+            hasParts = true
+            var text = part
+            text.withUTF8 { bytes in
+                for byte in bytes { mix(byte) }
+            }
         }
-        return String(decoding: bytes, as: UTF8.self)
+
+        /// FNV-1a step. The 128-bit prime is 2^88 + 0x13B, so the product needs one widening
+        /// multiply by 0x13B and a shift instead of a general 128-bit multiply.
+        @inline(__always) private mutating func mix(_ byte: UInt8) {
+            low ^= UInt64(byte)
+            let product = low.multipliedFullWidth(by: 0x13B)
+            high = product.high &+ high &* 0x13B &+ (low &<< 24)
+            low = product.low
+        }
+
+        public var id: String {
+            String(unsafeUninitializedCapacity: 32) { buffer in
+                Self.writeHex(high, into: buffer, at: 0)
+                Self.writeHex(low, into: buffer, at: 16)
+                return 32
+            }
+        }
+
+        private static func writeHex(_ value: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) {
+            var remaining = value
+            for index in stride(from: start + 15, through: start, by: -1) {
+                let nibble = UInt8(truncatingIfNeeded: remaining & 0xF)
+                buffer[index] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+                remaining >>= 4
+            }
+        }
     }
 }

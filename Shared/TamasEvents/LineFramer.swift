@@ -21,28 +21,71 @@ public struct LineFramer: Sendable {
         self.keepsEmptyLines = keepsEmptyLines
     }
 
+    /// Every byte a line-based source reads passes through here, so ordinary bytes are handled
+    /// a run at a time, and a line that lies wholly inside `bytes` is decoded from there
+    /// without being copied into `buffer`.
     public mutating func push(_ bytes: [UInt8]) -> [Line] {
         var lines: [Line] = []
-        for byte in bytes {
-            switch byte {
-            case 0x0A:
-                if lastWasCR { lastWasCR = false; continue }
-                lines.append(take(truncated: false))
-            case 0x0D:
-                lastWasCR = true
-                lines.append(take(truncated: false))
-                continue
-            case 0x0C:
-                lines.append(take(truncated: false))
-            case 0x00:
-                break
-            default:
-                buffer.append(byte)
-                if buffer.count >= maxLineBytes { lines.append(take(truncated: true)) }
+        bytes.withUnsafeBufferPointer { input in
+            var index = 0
+            while index < input.count {
+                let byte = input[index]
+                if !Self.isControl(byte) {
+                    var runEnd = index + 1
+                    while runEnd < input.count, !Self.isControl(input[runEnd]) { runEnd += 1 }
+                    let run = UnsafeBufferPointer(rebasing: input[index..<runEnd])
+                    if buffer.isEmpty, runEnd < input.count, input[runEnd] != 0x00, run.count < maxLineBytes {
+                        lines.append(Line(text: Self.decode(run), truncated: false))
+                        lastWasCR = input[runEnd] == 0x0D
+                        index = runEnd + 1
+                    } else {
+                        lastWasCR = false
+                        append(run, into: &lines)
+                        index = runEnd
+                    }
+                    continue
+                }
+                switch byte {
+                case 0x0A:
+                    if lastWasCR {
+                        lastWasCR = false
+                    } else {
+                        takeLine(into: &lines)
+                    }
+                case 0x0D:
+                    takeLine(into: &lines)
+                    lastWasCR = true
+                case 0x0C:
+                    takeLine(into: &lines)
+                    lastWasCR = false
+                default:
+                    lastWasCR = false
+                }
+                index += 1
             }
-            lastWasCR = false
         }
-        return keepsEmptyLines ? lines : lines.filter { !$0.text.isEmpty || $0.truncated }
+        return lines
+    }
+
+    @inline(__always) private static func isControl(_ byte: UInt8) -> Bool {
+        byte == 0x0A || byte == 0x0D || byte == 0x0C || byte == 0x00
+    }
+
+    /// Adds ordinary bytes to the line being collected, cutting it at `maxLineBytes`.
+    private mutating func append(_ run: UnsafeBufferPointer<UInt8>, into lines: inout [Line]) {
+        var start = 0
+        while start < run.count {
+            let room = max(1, min(maxLineBytes - buffer.count, run.count - start))
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: run[start..<start + room]))
+            start += room
+            if buffer.count >= maxLineBytes { lines.append(take(truncated: true)) }
+        }
+    }
+
+    /// Ends the line being collected; an empty one only counts when empty lines are kept.
+    private mutating func takeLine(into lines: inout [Line]) {
+        if buffer.isEmpty && !keepsEmptyLines { return }
+        lines.append(take(truncated: false))
     }
 
     /// What is left without a line end (at EOF).
@@ -58,6 +101,10 @@ public struct LineFramer: Sendable {
     }
 
     public static func decode(_ bytes: [UInt8]) -> String {
+        bytes.withUnsafeBufferPointer { decode($0) }
+    }
+
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
         if let text = String(validating: bytes, as: UTF8.self) { return text }
         return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
     }

@@ -35,20 +35,12 @@ public struct NumberPlan: Codable, Hashable, Sendable {
     /// Numbers that are not plain digits (a SIP URI, letters) come back trimmed but otherwise
     /// unchanged: rewriting what we do not understand would hide it from the CRM user.
     public func normalize(_ raw: String, direction: Direction) -> String? {
-        let trimmed = raw.trimmingWhitespace()
-        if Self.withheld.contains(trimmed.lowercased()) { return nil }
-        var digits = ""
-        digits.reserveCapacity(trimmed.utf8.count)
-        var plus = false
-        for (index, character) in trimmed.enumerated() {
-            switch character {
-            case "0"..."9": digits.append(character)
-            case "+" where index == 0: plus = true
-            case " ", "-", "(", ")", ".", "/", "\t": continue
-            default: return trimmed
-            }
+        var text = raw
+        let scanned = text.withUTF8 { Self.scanASCII($0) } ?? Self.scanCharacters(raw)
+        guard case .digits(var digits, let plus) = scanned else {
+            if case .unchanged(let trimmed) = scanned { return trimmed }
+            return nil
         }
-        if digits.isEmpty { return nil }
         if plus { return "+" + digits }
         if direction == .internal || digits.count <= maxExtensionLength { return digits }
 
@@ -66,6 +58,74 @@ public struct NumberPlan: Codable, Hashable, Sendable {
         if cityCode.isEmpty { return digits }
         return "+" + countryCode + cityCode + digits
     }
+
+    /// What a number is before the plan's prefixes are applied.
+    private enum Scan {
+        /// Absent or withheld.
+        case none
+        /// Not plain digits: passed on trimmed.
+        case unchanged(String)
+        /// The digits without separators, and whether a `+` led them.
+        case digits(String, plus: Bool)
+    }
+
+    private static func scanCharacters(_ raw: String) -> Scan {
+        let trimmed = raw.trimmingWhitespace()
+        if withheld.contains(trimmed.lowercased()) { return .none }
+        var digits = ""
+        digits.reserveCapacity(trimmed.utf8.count)
+        var plus = false
+        for (index, character) in trimmed.enumerated() {
+            switch character {
+            case "0"..."9": digits.append(character)
+            case "+" where index == 0: plus = true
+            case " ", "-", "(", ")", ".", "/", "\t": continue
+            default: return .unchanged(trimmed)
+            }
+        }
+        return digits.isEmpty ? .none : .digits(digits, plus: plus)
+    }
+
+    /// The same scan on bytes for ASCII input, which is nearly every number a PBX prints;
+    /// nil sends anything else through `scanCharacters`. In ASCII every Character is one byte
+    /// (CR LF aside, which is rejected either way) and only letters can spell a withheld word.
+    private static func scanASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Scan? {
+        var lower = 0
+        var upper = bytes.count
+        for byte in bytes where byte >= 0x80 { return nil }
+        while lower < upper, isTrimmable(bytes[lower]) { lower += 1 }
+        while upper > lower, isTrimmable(bytes[upper - 1]) { upper -= 1 }
+        let trimmed = UnsafeBufferPointer(rebasing: bytes[lower..<upper])
+        if trimmed.contains(where: { ($0 | 0x20) &- 0x61 < 26 }) {
+            let text = String(decoding: trimmed, as: UTF8.self)
+            return withheld.contains(text.lowercased()) ? Scan.none : .unchanged(text)
+        }
+        var plus = false
+        var separators = 0
+        for (index, byte) in trimmed.enumerated() {
+            switch byte {
+            case 0x30...0x39: continue
+            case 0x2B where index == 0: plus = true
+            case 0x20, 0x2D, 0x28, 0x29, 0x2E, 0x2F, 0x09: separators += 1
+            default: return .unchanged(String(decoding: trimmed, as: UTF8.self))
+            }
+        }
+        let digitCount = trimmed.count - separators - (plus ? 1 : 0)
+        if digitCount == 0 { return Scan.none }
+        if digitCount == trimmed.count { return .digits(String(decoding: trimmed, as: UTF8.self), plus: false) }
+        let digits = String(unsafeUninitializedCapacity: digitCount) { buffer in
+            var count = 0
+            for byte in trimmed where byte &- 0x30 < 10 {
+                buffer[count] = byte
+                count += 1
+            }
+            return count
+        }
+        return .digits(digits, plus: plus)
+    }
+
+    /// `Character.isWhitespace` or NUL, for ASCII.
+    private static func isTrimmable(_ byte: UInt8) -> Bool { byte == 0x20 || byte &- 0x09 < 5 || byte == 0 }
 
     /// The national form a CRM user types (`09121234567`) for an E.164 number of this country;
     /// other countries get the international prefix form (`0044...`). Extensions pass through.

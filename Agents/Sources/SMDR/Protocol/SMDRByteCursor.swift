@@ -260,10 +260,29 @@ struct SMDRByteCursor {
         return lower..<upper
     }
 
-    func lettersLowercased(_ range: Range<Int>) -> String {
-        var letters: [UInt8] = []
-        for index in range where Byte.isLetter(bytes[index]) { letters.append(Byte.lower(bytes[index])) }
-        return String(decoding: letters, as: UTF8.self)
+    /// The letters of `range`, lower-cased and with everything else left out, are `word`
+    /// (lower case): `<  In put >` says `input`.
+    func letters(in range: Range<Int>, are word: StaticString) -> Bool {
+        let count = word.utf8CodeUnitCount
+        let pointer = word.utf8Start
+        var matched = 0
+        for index in range where Byte.isLetter(bytes[index]) {
+            guard matched < count, Byte.lower(bytes[index]) == pointer[matched] else { return false }
+            matched += 1
+        }
+        return matched == count
+    }
+
+    /// The letters of `range`, lower-cased and with everything else left out, end with `word`.
+    func letters(in range: Range<Int>, endWith word: StaticString) -> Bool {
+        let pointer = word.utf8Start
+        var remaining = word.utf8CodeUnitCount
+        for index in range.reversed() where Byte.isLetter(bytes[index]) {
+            guard remaining > 0 else { return true }
+            remaining -= 1
+            guard Byte.lower(bytes[index]) == pointer[remaining] else { return false }
+        }
+        return remaining == 0
     }
 
     func number(_ range: Range<Int>) -> Int {

@@ -113,4 +113,15 @@ struct SMDRCall {
 
     /// Unanswered, its ringing over, nothing more announced: missed unless an answer follows.
     var isPendingMissed: Bool { !endReported && !answerLineSeen && !awaitingEndLine }
+
+    func hasLine(_ raw: String) -> Bool { lines.contains(raw) }
+
+    /// What deciding about a pending or expired call reads, without copying the call.
+    struct Progress {
+        var isPendingMissed: Bool
+        var latestEnd: Timestamp
+        var lastArrival: Timestamp
+    }
+
+    var progress: Progress { Progress(isPendingMissed: isPendingMissed, latestEnd: latestEnd, lastArrival: lastArrival) }
 }

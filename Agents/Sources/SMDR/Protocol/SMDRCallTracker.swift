@@ -15,9 +15,14 @@ struct SMDRCallTracker {
     private let toleranceSeconds: Int
     private let retentionSeconds: Int
 
-    private var calls: [SMDRCallKey: SMDRCall] = [:]
-    /// Calls that may still be reported missed; few at any moment, so a list is cheapest.
-    private var pendingKeys: [SMDRCallKey] = []
+    /// Calls live in slots and are changed in place: copying a call out of a dictionary and
+    /// back cost a copy of its line and member arrays on every line.
+    private var slots: [SMDRCall?] = []
+    private var slotByKey: [SMDRCallKey: Int] = [:]
+    private var freeSlots: [Int] = []
+    /// Slots of calls that may still be reported missed, oldest first; few at any moment, so a
+    /// list is cheapest.
+    private var pendingSlots: [Int] = []
     /// Where an extension's last incoming call is, for linking its FW (forward to CO) line.
     private var incomingByExtension: [String: SMDRCallKey] = [:]
     private var newestPrinted: Timestamp?
@@ -40,7 +45,7 @@ struct SMDRCallTracker {
     mutating func handle(_ record: SMDRRecord, raw: String, timing: SMDRLegTiming, now: Timestamp,
                          into events: inout [CallEvent]) {
         let line = SMDRLine(raw: raw, key: factory.lineKey(raw))
-        var touched: SMDRCallKey?
+        var touched: Int?
         switch record.kind {
         case .incoming: touched = incoming(record, line: line, timing: timing, now: now, into: &events)
         case .outgoing: touched = outgoing(record, line: line, timing: timing, now: now, into: &events)
@@ -58,12 +63,12 @@ struct SMDRCallTracker {
     /// Unanswered groups are few on a real PBX; a flood of them (garbage, a PBX clock stuck in
     /// the past) must not make every line scan an ever longer list.
     private mutating func reportOldestPendingBeyondLimit(into events: inout [CallEvent]) {
-        while pendingKeys.count > Self.maximumPending {
-            let key = pendingKeys[0]
-            if let call = calls[key], call.isPendingMissed {
-                reportMissed(call, into: &events)
+        while pendingSlots.count > Self.maximumPending {
+            let slot = pendingSlots[0]
+            if slots[slot]?.isPendingMissed == true {
+                reportMissed(slot: slot, into: &events)
             } else {
-                pendingKeys.removeFirst()
+                pendingSlots.removeFirst()
             }
         }
     }
@@ -83,7 +88,7 @@ struct SMDRCallTracker {
     // MARK: - Incoming
 
     private mutating func incoming(_ record: SMDRRecord, line: SMDRLine, timing: SMDRLegTiming, now: Timestamp,
-                                   into events: inout [CallEvent]) -> SMDRCallKey? {
+                                   into events: inout [CallEvent]) -> Int? {
         let key = SMDRCallKey(direction: .inbound, line: record.coLine ?? "",
                               party: record.number.isEmpty ? (record.callerName ?? "") : record.number)
         let extensionNumber = record.extension
@@ -123,8 +128,7 @@ struct SMDRCallTracker {
                 events.append(factory.ended(call, disposition: .answered, cause: .line(key: line.key)))
             }
         }
-        store(call)
-        return key
+        return store(call)
     }
 
     private func answer(_ call: inout SMDRCall, by extensionNumber: String, record: SMDRRecord, timing: SMDRLegTiming) {
@@ -141,16 +145,17 @@ struct SMDRCallTracker {
         }
     }
 
-    /// The call this line continues, or a new one. `nil` for an exact repeat of a line the
-    /// call already has (a PBX resend): its events were already produced.
+    /// The call this line continues, taken out of its slot until `store` puts it back, or a
+    /// new one. `nil` for an exact repeat of a line the call already has (a PBX resend): its
+    /// events were already produced.
     private mutating func openCall(for key: SMDRCallKey, record: SMDRRecord, line: SMDRLine, timing: SMDRLegTiming,
                                    answers: Bool, now: Timestamp, into events: inout [CallEvent]) -> SMDRCall? {
-        if let existing = calls[key] {
-            if existing.lines.contains(line.raw) { return nil }
-            let joins = answers ? existing.accepts(timing, toleranceSeconds: toleranceSeconds)
-                : existing.acceptsRingingLeg(timing, toleranceSeconds: toleranceSeconds)
-            if joins { return existing }
-            if existing.isPendingMissed { reportMissed(existing, into: &events) }
+        if let slot = slotByKey[key], let resent = slots[slot]?.hasLine(line.raw) {
+            if resent { return nil }
+            let joins = answers ? slots[slot]?.accepts(timing, toleranceSeconds: toleranceSeconds)
+                : slots[slot]?.acceptsRingingLeg(timing, toleranceSeconds: toleranceSeconds)
+            if joins == true, let call = slots[slot].take() { return call }
+            if slots[slot]?.isPendingMissed == true { reportMissed(slot: slot, into: &events) }
         }
         return newCall(key: key, record: record, line: line, timing: timing, now: now)
     }
@@ -161,58 +166,72 @@ struct SMDRCallTracker {
                  partyNormalized: factory.normalizedParty(record.number, direction: key.direction), timing: timing, now: now)
     }
 
-    private mutating func store(_ call: SMDRCall) {
-        if calls.updateValue(call, forKey: call.key) == nil { insertionsSinceSweep += 1 }
+    /// Puts the call in its key's slot (a new slot for a new key) and returns the slot.
+    @discardableResult
+    private mutating func store(_ call: consuming SMDRCall) -> Int {
         let isPending = call.isPendingMissed && call.key.direction == .inbound
-        if let index = pendingKeys.firstIndex(of: call.key) {
-            if !isPending { pendingKeys.remove(at: index) }
-        } else if isPending {
-            pendingKeys.append(call.key)
+        let slot: Int
+        if let existing = slotByKey[call.key] {
+            slot = existing
+        } else {
+            insertionsSinceSweep += 1
+            slot = freeSlots.popLast() ?? slots.count
+            slotByKey[call.key] = slot
+            if slot == slots.count { slots.append(nil) }
         }
+        slots[slot] = consume call
+        if let index = pendingSlots.firstIndex(of: slot) {
+            if !isPending { pendingSlots.remove(at: index) }
+        } else if isPending {
+            pendingSlots.append(slot)
+        }
+        return slot
     }
 
-    private mutating func reportMissed(_ call: SMDRCall, into events: inout [CallEvent]) {
-        var reported = call
-        let cause = SMDREventFactory.Cause.missed(lastLineKey: call.lastLineKey)
+    private mutating func reportMissed(slot: Int, into events: inout [CallEvent]) {
+        guard var reported = slots[slot].take() else { return }
+        let cause = SMDREventFactory.Cause.missed(lastLineKey: reported.lastLineKey)
         if !reported.ringingReported {
             reported.ringingReported = true
             events.append(factory.ringing(reported, cause: cause))
         }
         reported.endReported = true
         events.append(factory.ended(reported, disposition: .missed, cause: cause))
-        calls[call.key] = reported
-        pendingKeys.removeAll { $0 == call.key }
+        slots[slot] = reported
+        pendingSlots.removeAll { $0 == slot }
     }
 
-    private mutating func flushPending(except touched: SMDRCallKey?, into events: inout [CallEvent],
-                                       when isDue: (SMDRCall) -> Bool) {
-        guard !pendingKeys.isEmpty else { return }
-        for key in pendingKeys where key != touched {
-            guard let call = calls[key], call.isPendingMissed else { continue }
-            if isDue(call) { reportMissed(call, into: &events) }
+    private mutating func flushPending(except touched: Int?, into events: inout [CallEvent],
+                                       when isDue: (SMDRCall.Progress) -> Bool) {
+        guard !pendingSlots.isEmpty else { return }
+        for slot in pendingSlots where slot != touched {
+            guard let progress = slots[slot]?.progress, progress.isPendingMissed else { continue }
+            if isDue(progress) { reportMissed(slot: slot, into: &events) }
         }
     }
 
     // MARK: - Outgoing and intercom
 
     private mutating func outgoing(_ record: SMDRRecord, line: SMDRLine, timing: SMDRLegTiming, now: Timestamp,
-                                   into events: inout [CallEvent]) -> SMDRCallKey? {
+                                   into events: inout [CallEvent]) -> Int? {
         let duration = record.durationSec ?? 0
         if ignoreZeroDuration, record.durationSec == 0 { return nil }
         if record.conditionCode == "FW", linkForward(record, line: line, timing: timing, now: now, into: &events) {
             return nil
         }
         let key = SMDRCallKey(direction: .outbound, line: record.coLine ?? "", party: record.number)
-        if record.dialTransferred, var call = calls[key], call.accepts(timing, toleranceSeconds: toleranceSeconds) {
-            if call.lines.contains(line.raw) { return nil }
+        let existingSlot = slotByKey[key]
+        if record.dialTransferred, let existingSlot,
+           slots[existingSlot]?.accepts(timing, toleranceSeconds: toleranceSeconds) == true {
+            if slots[existingSlot]?.hasLine(line.raw) == true { return nil }
+            guard var call = slots[existingSlot].take() else { return nil }
             call.add(line, timing: timing, now: now)
             call.transferredTo = record.extension
             call.durationSec += duration
-            store(call)
             events.append(factory.ended(call, disposition: call.durationSec > 0 ? .answered : .noAnswer, cause: .line(key: line.key)))
-            return key
+            return store(call)
         }
-        if let existing = calls[key], existing.lines.contains(line.raw) { return nil }
+        if let existingSlot, slots[existingSlot]?.hasLine(line.raw) == true { return nil }
         var call = newCall(key: key, record: record, line: line, timing: timing, now: now)
         call.add(line, timing: timing, now: now)
         call.placedBy = record.extension
@@ -220,9 +239,8 @@ struct SMDRCallTracker {
         call.ringSec = record.ringSec
         call.answeredAt = duration > 0 ? timing.answeredAt : nil
         call.endReported = true
-        store(call)
         events.append(factory.ended(call, disposition: duration > 0 ? .answered : .noAnswer, cause: .line(key: line.key)))
-        return key
+        return store(call)
     }
 
     /// FW: a CO-to-CO forward prints the incoming leg and then this outgoing leg with the same
@@ -230,12 +248,14 @@ struct SMDRCallTracker {
     private mutating func linkForward(_ record: SMDRRecord, line: SMDRLine, timing: SMDRLegTiming, now: Timestamp,
                                       into events: inout [CallEvent]) -> Bool {
         guard let extensionNumber = record.extension, let key = incomingByExtension[extensionNumber],
-              var call = calls[key], call.accepts(timing, toleranceSeconds: toleranceSeconds) else { return false }
-        if call.lines.contains(line.raw) { return true }
+              let slot = slotByKey[key], slots[slot]?.accepts(timing, toleranceSeconds: toleranceSeconds) == true
+        else { return false }
+        if slots[slot]?.hasLine(line.raw) == true { return true }
+        guard var call = slots[slot].take() else { return false }
         call.add(line, timing: timing, now: now)
         call.transferredTo = factory.numberPlan.normalize(record.number, direction: .outbound) ?? record.number
-        store(call)
         events.append(factory.ended(call, disposition: call.answerLineSeen ? .answered : .missed, cause: .line(key: line.key)))
+        store(call)
         return true
     }
 
@@ -265,13 +285,15 @@ struct SMDRCallTracker {
         guard insertionsSinceSweep >= max(Self.sweepInterval, sizeAfterSweep), let newestPrinted else { return }
         insertionsSinceSweep = 0
         let horizon = newestPrinted.adding(seconds: -retentionSeconds)
-        let overfull = calls.count > Self.maximumCalls
-        let expired = calls.compactMap { key, call in
-            !call.isPendingMissed && (overfull || call.latestEnd < horizon) ? key : nil
+        let overfull = slotByKey.count > Self.maximumCalls
+        for slot in slots.indices {
+            guard let progress = slots[slot]?.progress, !progress.isPendingMissed,
+                  overfull || progress.latestEnd < horizon, let call = slots[slot].take() else { continue }
+            slotByKey.removeValue(forKey: call.key)
+            freeSlots.append(slot)
         }
-        for key in expired { calls.removeValue(forKey: key) }
-        let orphaned = incomingByExtension.compactMap { calls[$0.value] == nil ? $0.key : nil }
+        let orphaned = incomingByExtension.compactMap { slotByKey[$0.value] == nil ? $0.key : nil }
         for extensionNumber in orphaned { incomingByExtension.removeValue(forKey: extensionNumber) }
-        sizeAfterSweep = calls.count
+        sizeAfterSweep = slotByKey.count
     }
 }

@@ -4,13 +4,25 @@ import TamasEvents
 /// hashed once into a line key; a call's id is its first line's key, an event's id hashes the
 /// key of the line that caused it with what the event says (ringing, ended, missed...).
 struct SMDREventFactory {
-    static let source = SourceName.smdr.rawValue
-
+    let source = SourceName.smdr.rawValue
     let systemKey: String
     let numberPlan: NumberPlan
+    /// Every line key starts with the system key: hashed once here, not once per line.
+    private let lineKeyPrefix: StableID.Builder
 
+    init(systemKey: String, numberPlan: NumberPlan) {
+        self.systemKey = systemKey
+        self.numberPlan = numberPlan
+        var prefix = StableID.Builder()
+        prefix.append(systemKey)
+        lineKeyPrefix = prefix
+    }
+
+    /// `StableID.make([systemKey, raw])`.
     func lineKey(_ raw: String) -> String {
-        StableID.make([systemKey, raw])
+        var builder = lineKeyPrefix
+        builder.append(raw)
+        return builder.id
     }
 
     /// Why an event was produced, beyond its type: one line can both ring a call and, later,
@@ -20,43 +32,61 @@ struct SMDREventFactory {
         case missed(lastLineKey: String)
     }
 
+    /// `StableID.make([key, type.rawValue])`, with `"missed"` after them for a missed report.
     private func eventId(_ type: EventType, _ cause: Cause) -> String {
+        var builder = StableID.Builder()
         switch cause {
-        case .line(let key): StableID.make([key, type.rawValue])
-        case .missed(let key): StableID.make([key, type.rawValue, "missed"])
+        case .line(let key):
+            builder.append(key)
+            builder.append(type.rawValue)
+        case .missed(let key):
+            builder.append(key)
+            builder.append(type.rawValue)
+            builder.append("missed")
         }
+        return builder.id
     }
 
     func normalizedParty(_ raw: String, direction: Direction) -> String? {
         direction == .internal ? nilIfEmpty(raw) : numberPlan.normalize(raw, direction: direction)
     }
 
-    private func callEvent(_ type: EventType, _ call: SMDRCall, cause: Cause, at: Timestamp) -> CallEvent {
+    /// What an event says about the call's outcome, beyond the call itself.
+    private struct Outcome {
+        var answeredBy: String?
+        var answeredAt: Timestamp?
+        var disposition: Disposition?
+        var startedAt: Timestamp?
+        var endedAt: Timestamp?
+        var ringSec: Int?
+        var durationSec: Int?
+        var transferredTo: String?
+    }
+
+    /// Built with one initializer call: setting fields on the event afterwards copied it.
+    private func callEvent(_ type: EventType, _ call: SMDRCall, cause: Cause, at: Timestamp,
+                           outcome: Outcome = Outcome()) -> CallEvent {
         let raw = call.lines.count == 1 ? call.lines[0] : call.lines.joined(separator: "\n")
-        var event = CallEvent(eventId: eventId(type, cause), type: type, systemKey: systemKey,
-                              source: Self.source, at: at, raw: raw,
-                              callId: call.callId, direction: call.key.direction, line: nilIfEmpty(call.key.line))
+        let members = call.members.isEmpty ? nil : call.members
+        let parties: (from: String?, to: String?, fromRaw: String?, toRaw: String?, extension: String?,
+                      extensions: [String]?, detail: String?)
         switch call.key.direction {
         case .inbound:
             let handledBy = call.answeredBy ?? call.members.first
-            event.from = call.partyNormalized
-            event.fromRaw = nilIfEmpty(call.partyRaw)
-            event.to = handledBy
-            event.extension = handledBy
-            event.extensions = call.members.isEmpty ? nil : call.members
-            event.detail = inboundDetail(call)
+            parties = (call.partyNormalized, handledBy, nilIfEmpty(call.partyRaw), nil, handledBy, members, inboundDetail(call))
         case .outbound:
-            event.from = call.placedBy
-            event.extension = call.placedBy
-            event.to = call.partyNormalized
-            event.toRaw = nilIfEmpty(call.partyRaw)
+            parties = (call.placedBy, call.partyNormalized, nil, nilIfEmpty(call.partyRaw), call.placedBy, nil, nil)
         case .internal:
-            event.from = call.placedBy
-            event.extension = call.placedBy
-            event.to = call.partyNormalized
-            event.extensions = call.members.isEmpty ? nil : call.members
+            parties = (call.placedBy, call.partyNormalized, nil, nil, call.placedBy, members, nil)
         }
-        return event
+        return CallEvent(
+            eventId: eventId(type, cause), type: type, systemKey: systemKey, source: source, at: at, raw: raw,
+            callId: call.callId, direction: call.key.direction, from: parties.from, to: parties.to,
+            fromRaw: parties.fromRaw, toRaw: parties.toRaw, extension: parties.extension, line: nilIfEmpty(call.key.line),
+            extensions: parties.extensions, answeredBy: outcome.answeredBy, disposition: outcome.disposition,
+            startedAt: outcome.startedAt, answeredAt: outcome.answeredAt, endedAt: outcome.endedAt,
+            ringSec: outcome.ringSec, durationSec: outcome.durationSec, transferredTo: outcome.transferredTo,
+            detail: parties.detail)
     }
 
     func ringing(_ call: SMDRCall, cause: Cause) -> CallEvent {
@@ -64,35 +94,27 @@ struct SMDREventFactory {
     }
 
     func answered(_ call: SMDRCall, cause: Cause) -> CallEvent {
-        var event = callEvent(.callAnswered, call, cause: cause, at: call.answeredAt ?? call.begin)
-        event.answeredBy = call.answeredBy
-        event.answeredAt = call.answeredAt
-        return event
+        callEvent(.callAnswered, call, cause: cause, at: call.answeredAt ?? call.begin,
+                  outcome: Outcome(answeredBy: call.answeredBy, answeredAt: call.answeredAt))
     }
 
     func ended(_ call: SMDRCall, disposition: Disposition, cause: Cause) -> CallEvent {
-        var event = callEvent(.callEnded, call, cause: cause, at: call.latestEnd)
-        event.disposition = disposition
-        event.startedAt = call.begin
-        event.endedAt = call.latestEnd
-        event.durationSec = disposition == .answered ? call.durationSec : 0
-        event.ringSec = call.ringSec
-        event.transferredTo = call.transferredTo
-        if disposition == .answered {
-            event.answeredBy = call.key.direction == .inbound ? call.answeredBy : nil
-            event.answeredAt = call.answeredAt
-        }
-        return event
+        let answered = disposition == .answered
+        return callEvent(.callEnded, call, cause: cause, at: call.latestEnd, outcome: Outcome(
+            answeredBy: answered && call.key.direction == .inbound ? call.answeredBy : nil,
+            answeredAt: answered ? call.answeredAt : nil, disposition: disposition,
+            startedAt: call.begin, endedAt: call.latestEnd, ringSec: call.ringSec,
+            durationSec: answered ? call.durationSec : 0, transferredTo: call.transferredTo))
     }
 
     func unparsed(_ raw: String, reason: String, at: Timestamp) -> CallEvent {
         CallEvent(eventId: StableID.make([systemKey, EventType.lineUnparsed.rawValue, raw]), type: .lineUnparsed,
-                  systemKey: systemKey, source: Self.source, at: at, raw: raw, reason: reason)
+                  systemKey: systemKey, source: source, at: at, raw: raw, reason: reason)
     }
 
     func status(_ state: String, detail: String, at: Timestamp) -> CallEvent {
         CallEvent(eventId: StableID.make([systemKey, EventType.agentStatus.rawValue, state, detail]), type: .agentStatus,
-                  systemKey: systemKey, source: Self.source, at: at, state: state, detail: detail)
+                  systemKey: systemKey, source: source, at: at, state: state, detail: detail)
     }
 
     private func inboundDetail(_ call: SMDRCall) -> String? {

@@ -22,11 +22,11 @@ public enum SMDRLineParser {
         var cursor = SMDRByteCursor(bytes: bytes, position: start, end: end)
         if cursor.isDashRule() { return .layoutLine(.rule) }
         if cursor.startsWithWord("date") { return .layoutLine(.header) }
-        switch LineScan.scan(&cursor) {
-        case .success(let record): return .record(record)
-        case .failure(let failure):
+        do {
+            return .record(try LineScan.scan(&cursor))
+        } catch {
             if cursor.containsWord("ALM") { return .notACall(reason: "alarm line (not a call)") }
-            return failure.result
+            return error.result
         }
     }
 }
@@ -41,25 +41,25 @@ struct LineFailure: Error {
 private enum LineScan {
     static let starredClock = "the PBX printed ** instead of the date or time (its clock was changed during the call)"
 
-    static func scan(_ cursor: inout SMDRByteCursor) -> Result<SMDRRecord, LineFailure> {
-        if cursor.peek == Byte.star, cursor.peek(at: 1) == Byte.star { return .failure(.unparsed(starredClock)) }
-        guard let date = cursor.readDate() else { return .failure(.unparsed("no date (like 07/12/20) at the start of the line")) }
+    /// Typed throws rather than `Result`: the record is large, and every `Result` wrapping and
+    /// `flatMap` hop copied it.
+    static func scan(_ cursor: inout SMDRByteCursor) throws(LineFailure) -> SMDRRecord {
+        if cursor.peek == Byte.star, cursor.peek(at: 1) == Byte.star { throw .unparsed(starredClock) }
+        guard let date = cursor.readDate() else { throw .unparsed("no date (like 07/12/20) at the start of the line") }
         cursor.skipSpaces()
         var transferMark = false
         if cursor.peek == Byte.star {
-            if cursor.peek(at: 1) == Byte.star { return .failure(.unparsed(starredClock)) }
+            if cursor.peek(at: 1) == Byte.star { throw .unparsed(starredClock) }
             transferMark = true
             cursor.advance()
             cursor.skipSpaces()
         }
-        guard let (hour, minute) = cursor.readTime() else { return .failure(.unparsed("no time (like 13:05 or 01:05PM) after the date")) }
+        guard let (hour, minute) = cursor.readTime() else { throw .unparsed("no time (like 13:05 or 01:05PM) after the date") }
         let columns = readExtensionAndLine(&cursor)
-        return readNumberColumn(&cursor).flatMap { column in
-            readTail(&cursor).flatMap { tail in
-                buildRecord(date: date, hour: hour, minute: minute, transferMark: transferMark,
-                            columns: columns, column: column, tail: tail, cursor: cursor)
-            }
-        }
+        let column = try readNumberColumn(&cursor)
+        let tail = try readTail(&cursor)
+        return try buildRecord(date: date, hour: hour, minute: minute, transferMark: transferMark,
+                               columns: columns, column: column, tail: tail, cursor: cursor)
     }
 
     struct Columns {
@@ -92,24 +92,24 @@ private enum LineScan {
         var content: Range<Int>
     }
 
-    static func readNumberColumn(_ cursor: inout SMDRByteCursor) -> Result<NumberColumn, LineFailure> {
+    static func readNumberColumn(_ cursor: inout SMDRByteCursor) throws(LineFailure) -> NumberColumn {
         var column = NumberColumn(content: cursor.position..<cursor.position)
         while cursor.peek == Byte.lessThan {
             guard let close = cursor.find(Byte.greaterThan, within: 40) else {
-                return .failure(.unparsed("'<' without '>' in the number column"))
+                throw .unparsed("'<' without '>' in the number column")
             }
             let tagRange = cursor.position + 1..<close
-            let tag = cursor.lettersLowercased(tagRange)
             cursor.position = close + 1
-            if tag == "i" || tag == "input" || tag.hasSuffix("incoming") {
+            let saysIncoming = cursor.letters(in: tagRange, endWith: "incoming")
+            if saysIncoming || cursor.letters(in: tagRange, are: "i") || cursor.letters(in: tagRange, are: "input") {
                 column.incoming = true
-                column.incomingWord = column.incomingWord || tag.hasSuffix("incoming")
-            } else if tag == "d" {
+                column.incomingWord = column.incomingWord || saysIncoming
+            } else if cursor.letters(in: tagRange, are: "d") {
                 let ddiStart = cursor.position
                 while let byte = cursor.peek, byte != Byte.lessThan, !cursor.atDoubleSpace { cursor.advance() }
                 column.ddi = ddiStart..<cursor.position
             } else {
-                return .failure(.unparsed("unknown marker <\(cursor.text(tagRange))> in the number column"))
+                throw .unparsed("unknown marker <\(cursor.text(tagRange))> in the number column")
             }
         }
         let contentStart = cursor.position
@@ -124,7 +124,7 @@ private enum LineScan {
         }
         cursor.position = contentEnd
         column.content = contentStart..<contentEnd
-        return .success(column)
+        return column
     }
 
     struct Tail {
@@ -137,11 +137,11 @@ private enum LineScan {
         var condition: Range<Int>?
     }
 
-    static func readTail(_ cursor: inout SMDRByteCursor) -> Result<Tail, LineFailure> {
+    static func readTail(_ cursor: inout SMDRByteCursor) throws(LineFailure) -> Tail {
         var tail = Tail()
         while true {
             cursor.skipSpaces()
-            guard let token = cursor.peekToken() else { return .success(tail) }
+            guard let token = cursor.peekToken() else { return tail }
             cursor.position = token.upperBound
             let isLast = cursor.spaceEnd(from: token.upperBound) >= cursor.end
             if tail.ring == nil, tail.duration == nil, cursor.isRing(token) {
@@ -158,13 +158,13 @@ private enum LineScan {
             } else if tail.account == nil, cursor.isDigits(token), token.count <= 10 {
                 tail.account = token
             } else {
-                return .failure(.unparsed("unexpected '\(cursor.text(token))' after the number column"))
+                throw .unparsed("unexpected '\(cursor.text(token))' after the number column")
             }
         }
     }
 
     static func buildRecord(date: SMDRDateFields, hour: Int, minute: Int, transferMark: Bool, columns: Columns,
-                            column: NumberColumn, tail: Tail, cursor: SMDRByteCursor) -> Result<SMDRRecord, LineFailure> {
+                            column: NumberColumn, tail: Tail, cursor: SMDRByteCursor) throws(LineFailure) -> SMDRRecord {
         let content = column.content
         var kind = SMDRCallKind.outgoing
         var number = ""
@@ -181,7 +181,7 @@ private enum LineScan {
                 callerName = cursor.text(content)
             }
         } else if content.isEmpty {
-            return .failure(.unparsed("empty number column"))
+            throw .unparsed("empty number column")
         } else if cursor.hasPrefixLetters("ext", in: content), cursor.isDigits(content.lowerBound + 3..<content.upperBound),
                   content.count > 3 {
             kind = .intercom
@@ -194,18 +194,18 @@ private enum LineScan {
             }
             number = cursor.text(withoutPauses: content.lowerBound..<digitsEnd)
         } else if let reason = nonCallReason(cursor.text(content)) {
-            return .failure(.notACall(reason))
+            throw .notACall(reason)
         } else {
-            return .failure(.unparsed("number column not understood: '\(cursor.text(content))'"))
+            throw .unparsed("number column not understood: '\(cursor.text(content))'")
         }
         let layout = layoutOf(columns: columns, column: column, tail: tail, lineLength: cursor.end)
-        return .success(SMDRRecord(
+        return SMDRRecord(
             dateFields: date, hour: hour, minute: minute, transferMark: transferMark,
             extension: columns.extensionRange.map { cursor.text($0) }, coLine: columns.coRange.map { cursor.text($0) },
             kind: kind, number: number, callerName: callerName,
             ddi: column.ddi.map { cursor.text($0) }, dialTransferred: dialTransferred, ringSec: tail.ring,
             durationSec: tail.duration, cost: tail.cost.map { cursor.text($0) }, accountCode: tail.account.map { cursor.text($0) },
-            conditionCode: tail.condition.map { cursor.text($0) }, layout: layout))
+            conditionCode: tail.condition.map { cursor.text($0) }, layout: layout)
     }
 
     static func layoutOf(columns: Columns, column: NumberColumn, tail: Tail, lineLength: Int) -> SMDRLayout {
