@@ -31,6 +31,8 @@ public final class CollectorStore: Sendable {
             // over, and re-reading its pages from the OS showed in the ingest profile.
             try db.execute(sql: "PRAGMA cache_size = -16384")
         }
+        // Another process on the same file (a benchmark, an operator's sqlite3 shell) waits its turn instead of failing.
+        configuration.busyMode = .timeout(5)
         database = try DatabasePool(path: path, configuration: configuration)
         self.hooks = hooks
         var migrator = Self.migrator

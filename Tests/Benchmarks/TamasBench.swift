@@ -137,6 +137,8 @@ struct Memory: AsyncParsableCommand {
         abstract: "Peak RSS of an idle agent process and of the collector process with N connected agents.")
 
     @Option(help: "Agents to connect to the collector.") var agents = 100
+    @Option(help: "A tmpfs folder to run a second idle agent from, with the Swift runtime copied beside it (empty: skip).")
+    var tmpfs = "/dev/shm"
 
     func run() async throws {
         LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
@@ -149,7 +151,8 @@ struct Memory: AsyncParsableCommand {
         let collector = Process()
         collector.executableURL = binaries.appendingPathComponent("tamas-collector")
         collector.arguments = ["run", "--data-dir", folder.appendingPathComponent("collector").path,
-                               "--listen", "127.0.0.1:\(port)", "--http", "127.0.0.1:\(httpPort)", "--log-level", "warning"]
+                               "--listen", "127.0.0.1:\(port)", "--http", "127.0.0.1:\(httpPort)", "--log-level", "error"]
+        collector.standardError = FileHandle.nullDevice
         try collector.run()
         defer { collector.terminate() }
         try await Task.sleep(for: .seconds(2))
@@ -158,10 +161,13 @@ struct Memory: AsyncParsableCommand {
         let fingerprint = try LinkTLS.fingerprint(pem: String(contentsOfFile: home.certificatePath, encoding: .utf8))
         let collectorIdle = peakRSS(collector.processIdentifier)
 
-        let idleAgent = try await startIdleAgent(binaries: binaries, folder: folder, store: store, port: port, fingerprint: fingerprint)
+        let idleAgent = try await startIdleAgent(name: "idle", executable: binaries.appendingPathComponent("tamas-agent"),
+                                                 folder: folder, store: store, port: port, fingerprint: fingerprint)
         defer { idleAgent.terminate() }
         try await Task.sleep(for: .seconds(5))
         let agentPeak = peakRSS(idleAgent.processIdentifier)
+        let agentParts = rssParts(idleAgent.processIdentifier)
+        let tmpfsPeak = try await tmpfsAgentPeak(binaries: binaries, store: store, folder: folder, port: port, fingerprint: fingerprint)
 
         var uplinks: [Task<Void, Never>] = []
         for index in 0..<agents {
@@ -177,16 +183,48 @@ struct Memory: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(10))
         let collectorPeak = peakRSS(collector.processIdentifier)
         uplinks.forEach { $0.cancel() }
-        print("idle agent (jsonl, following an empty file), peak RSS: \(agentPeak / 1024) MB (\(agentPeak) kB)")
+        print("idle agent (jsonl, following an empty file), peak RSS: \(agentPeak / 1024) MB (\(agentPeak) kB); \(agentParts)")
+        if let tmpfsPeak {
+            print("same agent run from \(tmpfs) with the Swift runtime copied beside it, peak RSS: \(tmpfsPeak / 1024) MB (\(tmpfsPeak) kB)")
+        }
         print("collector before agents, peak RSS: \(collectorIdle / 1024) MB (\(collectorIdle) kB)")
         print("collector with \(agents) connected agents, peak RSS: \(collectorPeak / 1024) MB (\(collectorPeak) kB)")
     }
 
-    func startIdleAgent(binaries: URL, folder: URL, store: CollectorStore, port: Int, fingerprint: String) async throws -> Process {
-        let enrollment = try await store.enroll(name: "idle", systemKeys: ["mem"])
-        let feed = folder.appendingPathComponent("empty.jsonl")
+    /// File-backed pages count in RSS as the kernel maps them: a kernel that caches files in large
+    /// folios (ext4 since Linux 6.16) maps far more of a binary per fault than one with 4 KiB pages
+    /// (Debian 12's 6.1). Running a copy from a tmpfs without huge pages shows the 4 KiB figure.
+    func tmpfsAgentPeak(binaries: URL, store: CollectorStore, folder: URL, port: Int, fingerprint: String) async throws -> Int? {
+        guard !tmpfs.isEmpty, FileManager.default.fileExists(atPath: tmpfs),
+              let runtime = loadedLibraryFolder(containing: "libswiftCore.so") else { return nil }
+        let copy = URL(fileURLWithPath: tmpfs).appendingPathComponent("tamas-bench-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: copy, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: copy) }
+        try FileManager.default.copyItem(at: binaries.appendingPathComponent("tamas-agent"), to: copy.appendingPathComponent("tamas-agent"))
+        try FileManager.default.copyItem(atPath: runtime, toPath: copy.appendingPathComponent("lib").path)
+        let agent = try await startIdleAgent(name: "idle-tmpfs", executable: copy.appendingPathComponent("tamas-agent"), folder: folder,
+                                             store: store, port: port, fingerprint: fingerprint,
+                                             environment: ["LD_LIBRARY_PATH": copy.appendingPathComponent("lib").path])
+        defer { agent.terminate() }
+        try await Task.sleep(for: .seconds(5))
+        return peakRSS(agent.processIdentifier)
+    }
+
+    func loadedLibraryFolder(containing library: String) -> String? {
+        // Read to the end: /proc files report size 0, and a sized read stops after the first page.
+        guard let bytes = try? FileHandle(forReadingAtPath: "/proc/self/maps")?.readToEnd() else { return nil }
+        let maps = String(decoding: bytes, as: UTF8.self)
+        guard let line = maps.split(separator: "\n").first(where: { $0.hasSuffix("/" + library) }),
+              let path = line.split(separator: " ").last else { return nil }
+        return URL(fileURLWithPath: String(path)).deletingLastPathComponent().path
+    }
+
+    func startIdleAgent(name: String, executable: URL, folder: URL, store: CollectorStore, port: Int, fingerprint: String,
+                        environment: [String: String] = [:]) async throws -> Process {
+        let enrollment = try await store.enroll(name: name, systemKeys: ["mem"])
+        let feed = folder.appendingPathComponent("\(name).jsonl")
         FileManager.default.createFile(atPath: feed.path, contents: nil)
-        let config = folder.appendingPathComponent("idle.yaml").path
+        let config = folder.appendingPathComponent("\(name).yaml").path
         try Secrets.writePrivateFile("""
             collector:
               address: 127.0.0.1:\(port)
@@ -194,7 +232,7 @@ struct Memory: AsyncParsableCommand {
               secret: \(enrollment.secret)
               fingerprint: \(fingerprint)
             spool:
-              path: \(folder.path)/idle-spool.sqlite
+              path: \(folder.path)/\(name)-spool.sqlite
             system:
               key: mem
             log:
@@ -205,10 +243,21 @@ struct Memory: AsyncParsableCommand {
 
             """, to: config)
         let agent = Process()
-        agent.executableURL = binaries.appendingPathComponent("tamas-agent")
+        agent.executableURL = executable
         agent.arguments = ["jsonl", "--config", config]
+        if !environment.isEmpty {
+            agent.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         try agent.run()
         return agent
+    }
+
+    /// Resident memory split into the process's own (anonymous) pages and file-backed pages.
+    func rssParts(_ pid: Int32) -> String {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return "" }
+        return status.split(separator: "\n").filter { $0.hasPrefix("RssAnon:") || $0.hasPrefix("RssFile:") }
+            .map { $0.split(separator: " ", omittingEmptySubsequences: true).prefix(2).joined(separator: " ") }
+            .joined(separator: ", ")
     }
 
     func peakRSS(_ pid: Int32) -> Int {
