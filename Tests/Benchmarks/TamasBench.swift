@@ -46,6 +46,7 @@ struct Link: AsyncParsableCommand {
 
     @Option(help: "Events to send.") var events = 200_000
     @Option(help: "Events per batch (agent side) and per transaction (baseline).") var batch = 500
+    @Option(help: "Unacknowledged batches the agent keeps in flight.") var inFlight = Uplink.Options().maxBatchesInFlight
 
     func run() async throws {
         LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
@@ -114,6 +115,7 @@ struct Link: AsyncParsableCommand {
         guard let port = await portIterator.next() else { throw ValidationError("the collector did not start") }
         var uplinkOptions = Uplink.Options()
         uplinkOptions.batchSize = batch
+        uplinkOptions.maxBatchesInFlight = inFlight
         let uplink = try Uplink(
             collector: AgentConfig.Collector(host: "127.0.0.1", port: port, agentId: enrollment.agent.id, secret: enrollment.secret,
                                              trust: .pinned(fingerprint: try LinkTLS.fingerprint(pem: identity.certificatePEM))),
@@ -137,8 +139,6 @@ struct Memory: AsyncParsableCommand {
         abstract: "Peak RSS of an idle agent process and of the collector process with N connected agents.")
 
     @Option(help: "Agents to connect to the collector.") var agents = 100
-    @Option(help: "A tmpfs folder to run a second idle agent from, with the Swift runtime copied beside it (empty: skip).")
-    var tmpfs = "/dev/shm"
 
     func run() async throws {
         LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
@@ -167,7 +167,6 @@ struct Memory: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(5))
         let agentPeak = peakRSS(idleAgent.processIdentifier)
         let agentParts = rssParts(idleAgent.processIdentifier)
-        let tmpfsPeak = try await tmpfsAgentPeak(binaries: binaries, store: store, folder: folder, port: port, fingerprint: fingerprint)
 
         var uplinks: [Task<Void, Never>] = []
         for index in 0..<agents {
@@ -184,43 +183,11 @@ struct Memory: AsyncParsableCommand {
         let collectorPeak = peakRSS(collector.processIdentifier)
         uplinks.forEach { $0.cancel() }
         print("idle agent (jsonl, following an empty file), peak RSS: \(agentPeak / 1024) MB (\(agentPeak) kB); \(agentParts)")
-        if let tmpfsPeak {
-            print("same agent run from \(tmpfs) with the Swift runtime copied beside it, peak RSS: \(tmpfsPeak / 1024) MB (\(tmpfsPeak) kB)")
-        }
         print("collector before agents, peak RSS: \(collectorIdle / 1024) MB (\(collectorIdle) kB)")
         print("collector with \(agents) connected agents, peak RSS: \(collectorPeak / 1024) MB (\(collectorPeak) kB)")
     }
 
-    /// File-backed pages count in RSS as the kernel maps them: a kernel that caches files in large
-    /// folios (ext4 since Linux 6.16) maps far more of a binary per fault than one with 4 KiB pages
-    /// (Debian 12's 6.1). Running a copy from a tmpfs without huge pages shows the 4 KiB figure.
-    func tmpfsAgentPeak(binaries: URL, store: CollectorStore, folder: URL, port: Int, fingerprint: String) async throws -> Int? {
-        guard !tmpfs.isEmpty, FileManager.default.fileExists(atPath: tmpfs),
-              let runtime = loadedLibraryFolder(containing: "libswiftCore.so") else { return nil }
-        let copy = URL(fileURLWithPath: tmpfs).appendingPathComponent("tamas-bench-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: copy, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: copy) }
-        try FileManager.default.copyItem(at: binaries.appendingPathComponent("tamas-agent"), to: copy.appendingPathComponent("tamas-agent"))
-        try FileManager.default.copyItem(atPath: runtime, toPath: copy.appendingPathComponent("lib").path)
-        let agent = try await startIdleAgent(name: "idle-tmpfs", executable: copy.appendingPathComponent("tamas-agent"), folder: folder,
-                                             store: store, port: port, fingerprint: fingerprint,
-                                             environment: ["LD_LIBRARY_PATH": copy.appendingPathComponent("lib").path])
-        defer { agent.terminate() }
-        try await Task.sleep(for: .seconds(5))
-        return peakRSS(agent.processIdentifier)
-    }
-
-    func loadedLibraryFolder(containing library: String) -> String? {
-        // Read to the end: /proc files report size 0, and a sized read stops after the first page.
-        guard let bytes = try? FileHandle(forReadingAtPath: "/proc/self/maps")?.readToEnd() else { return nil }
-        let maps = String(decoding: bytes, as: UTF8.self)
-        guard let line = maps.split(separator: "\n").first(where: { $0.hasSuffix("/" + library) }),
-              let path = line.split(separator: " ").last else { return nil }
-        return URL(fileURLWithPath: String(path)).deletingLastPathComponent().path
-    }
-
-    func startIdleAgent(name: String, executable: URL, folder: URL, store: CollectorStore, port: Int, fingerprint: String,
-                        environment: [String: String] = [:]) async throws -> Process {
+    func startIdleAgent(name: String, executable: URL, folder: URL, store: CollectorStore, port: Int, fingerprint: String) async throws -> Process {
         let enrollment = try await store.enroll(name: name, systemKeys: ["mem"])
         let feed = folder.appendingPathComponent("\(name).jsonl")
         FileManager.default.createFile(atPath: feed.path, contents: nil)
@@ -245,9 +212,6 @@ struct Memory: AsyncParsableCommand {
         let agent = Process()
         agent.executableURL = executable
         agent.arguments = ["jsonl", "--config", config]
-        if !environment.isEmpty {
-            agent.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
         try agent.run()
         return agent
     }
