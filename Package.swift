@@ -49,9 +49,18 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Agents/AgentCore"
         ),
+        // Remote files (recordings on the PBX): SFTP over libssh2 and passive FTP.
+        .systemLibrary(
+            name: "CLibSSH2", path: "Agents/RemoteFiles/CLibSSH2", pkgConfig: "libssh2",
+            providers: [.apt(["libssh2-1-dev"])]),
+        .target(
+            name: "RemoteFiles",
+            dependencies: ["CLibSSH2", "AgentCore", "TamasLink"],
+            path: "Agents/RemoteFiles", exclude: ["CLibSSH2"]),
         .target(name: "SerialPort", path: "Agents/Serial"),
         .target(name: "JSONLProtocol", dependencies: ["TamasEvents"], path: "Agents/Sources/JSONL/Protocol"),
         .target(
@@ -74,7 +83,7 @@ let package = Package(
             path: "Agents/Sources/AMI/Protocol"),
         .target(
             name: "AMIAgent",
-            dependencies: ["TamasEvents", "TamasLink", "AgentCore", "AgentCLI", "AMIProtocol",
+            dependencies: ["TamasEvents", "TamasLink", "AgentCore", "AgentCLI", "AMIProtocol", "RemoteFiles",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log"),
@@ -185,8 +194,10 @@ let package = Package(
         .executableTarget(
             name: "tamas-bench",
             dependencies: [
-                "TamasEvents", "TamasLink", "AgentCore", "CollectorCore",
+                "TamasEvents", "TamasLink", "AgentCore", "CollectorCore", "CRMDelivery",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -201,10 +212,14 @@ let package = Package(
             path: "Tests/AMITests", exclude: ["Golden"]),
         .testTarget(
             name: "AMIAgentTests",
-            dependencies: ["AMIAgent", "AMIProtocol", "AgentCore", "TamasEvents", "TestSupport",
+            dependencies: ["AMIAgent", "AMIProtocol", "AgentCore", "RemoteFiles", "TamasEvents", "TestSupport",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio")],
             path: "Tests/AMIAgentTests", exclude: ["bench"]),
+        .testTarget(
+            name: "RemoteFilesTests",
+            dependencies: ["RemoteFiles", "AgentCore", "TamasLink", "TestSupport", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Tests/RemoteFilesTests"),
         .testTarget(
             name: "CallerIDTests", dependencies: ["CallerIDProtocol", "TamasEvents", "TestSupport"],
             path: "Tests/CallerIDTests", exclude: ["Golden"]),

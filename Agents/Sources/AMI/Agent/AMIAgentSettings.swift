@@ -1,6 +1,7 @@
 import AMIProtocol
 import AgentCore
 import Foundation
+import RemoteFiles
 import TamasEvents
 import TamasLink
 
@@ -12,11 +13,14 @@ public struct AMIAgentSettings: Sendable {
     public var quietAfterSeconds: Int
     /// One JSON line per spy/whisper/barge: who, on whom, when, requested by whom.
     public var spyAuditLog: String
+    /// How recordings are fetched from the Asterisk server; nil when downloads are off.
+    public var recordingDownload: RemoteFilesSettings?
 
-    public init(ami: AMISettings, quietAfterSeconds: Int = 300, spyAuditLog: String) {
+    public init(ami: AMISettings, quietAfterSeconds: Int = 300, spyAuditLog: String, recordingDownload: RemoteFilesSettings? = nil) {
         self.ami = ami
         self.quietAfterSeconds = quietAfterSeconds
         self.spyAuditLog = spyAuditLog
+        self.recordingDownload = recordingDownload
     }
 
     static let keys: Set<String> = [
@@ -24,6 +28,7 @@ public struct AMIAgentSettings: Sendable {
         "originateContext", "originateTimeoutSeconds", "channelTechnology", "trunkPeers", "extensionPeers",
         "extensionDigitsMin", "extensionDigitsMax", "trunkContexts", "extensionContexts", "recordingEnabled",
         "recordingPath", "ignoredEvents", "pingIntervalSeconds", "pingTimeoutSeconds", "quietAfterSeconds", "spyAuditLog",
+        "recordingDownload",
     ]
 
     /// Reads `ami:`; numbering (release code, country and city code) and the system key come from `system:`.
@@ -69,7 +74,9 @@ public struct AMIAgentSettings: Sendable {
         return AMIAgentSettings(
             ami: settings,
             quietAfterSeconds: try section.int("quietAfterSeconds", default: 300, range: 1...86_400),
-            spyAuditLog: try section.string("spyAuditLog", default: spoolFolder + "/ami-spy-audit.log"))
+            spyAuditLog: try section.string("spyAuditLog", default: spoolFolder + "/ami-spy-audit.log"),
+            recordingDownload: try AMIRecordingDownloadSettings.read(section.section("recordingDownload"), amiHost: settings.host,
+                                                                    dataFolder: spoolFolder))
     }
 
     /// The AMI secret, inline (then the config file must be private) or from its own private file.

@@ -4,6 +4,7 @@ import AgentCore
 import ArgumentParser
 import Foundation
 import Logging
+import RemoteFiles
 import TamasEvents
 
 public struct AMICommand: AsyncParsableCommand {
@@ -13,10 +14,10 @@ public struct AMICommand: AsyncParsableCommand {
         discussion: """
             The agent logs in with the AMI user of the config's ami: section (manager.conf), keeps the link \
             alive with Ping, resyncs calls in progress after every reconnect and streams call events to \
-            the collector. It also answers the collector's originate (click-to-call), spy and ami-command \
-            commands. See docs/asterisk.md.
+            the collector. It also answers the collector's originate (click-to-call), spy, ami-command and \
+            fetch-recording commands; recordings are read from the PBX over SFTP or FTP. See docs/asterisk.md.
             """,
-        subcommands: [Run.self, Test.self, Originate.self, Execute.self, Replay.self, Bench.self],
+        subcommands: [Run.self, Test.self, TestFiles.self, Originate.self, Execute.self, Replay.self, Bench.self],
         defaultSubcommand: Run.self)
 
     public init() {}
@@ -48,6 +49,34 @@ public struct AMICommand: AsyncParsableCommand {
             let report = try await withOneShotClient(settings, config: config) { client in
                 await AMIConnectionTest(client: client).run(loginTimeout: .seconds(settings.ami.pingTimeoutSeconds + 5))
             }
+            print(report.text)
+            if !report.ok { throw ExitCode(1) }
+        }
+    }
+
+    struct TestFiles: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "test-files",
+            abstract: "Check the recording download (ami.recordingDownload): login over SFTP/FTP, host key, recording path, newest recordings.",
+            discussion: """
+                The first SFTP login pins the server's SSH host key in the known-hosts file. A later change of that key is \
+                refused, by this command and by every recording download, until it is accepted on purpose with \
+                --accept-new-host-key (check the key on the server first). Exits non-zero on any problem.
+                """)
+
+        @OptionGroup var options: ConfigOption
+        @Option(help: "How many of the newest recordings to list.") var count = 10
+        @Flag(help: "Accept and pin the SSH host key the server offers now, replacing a pinned key that changed.")
+        var acceptNewHostKey = false
+
+        func run() async throws {
+            let config = try options.load()
+            let settings = try readSettings(config)
+            guard let download = settings.recordingDownload else {
+                throw ValidationError("\(config.file): ami.recordingDownload is missing or has protocol: none, so recordings are not downloaded")
+            }
+            let report = await AMIFilesTest(settings: download, root: settings.ami.recordingPath)
+                .run(newest: max(count, 0), acceptNewHostKey: acceptNewHostKey)
             print(report.text)
             if !report.ok { throw ExitCode(1) }
         }

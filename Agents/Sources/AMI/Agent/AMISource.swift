@@ -7,11 +7,13 @@ public struct AMISource: AgentSource {
     public let kind = SourceName.ami.rawValue
     let client: AMIClient
     let audit: SpyAuditLog
+    let recordings: AMIRecordingFetchHandler
     let logger: Logger
 
     public init(settings: AMIAgentSettings, logger: Logger) {
         client = AMIClient(settings: settings, logger: logger)
         audit = SpyAuditLog(path: settings.spyAuditLog, logger: logger)
+        recordings = AMIRecordingFetchHandler(download: settings.recordingDownload, root: settings.ami.recordingPath, logger: logger)
         self.logger = logger
     }
 
@@ -20,6 +22,6 @@ public struct AMISource: AgentSource {
     }
 
     public var commandHandlers: [CommandHandler] {
-        [AMICommandHandler(client: client, audit: audit, logger: logger)]
+        [AMICommandHandler(client: client, audit: audit, logger: logger), recordings]
     }
 }

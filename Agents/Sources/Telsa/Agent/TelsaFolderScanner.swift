@@ -1,3 +1,4 @@
+import AgentCore
 import TamasEvents
 import TelsaProtocol
 
