@@ -88,7 +88,8 @@ public struct AdminAPI: Sendable {
             }
             let command = Command(id: UUID().uuidString, name: body.name, arguments: body.arguments ?? [:])
             do {
-                return try json(try await registry.execute(command, on: agent, timeoutSeconds: body.timeoutSeconds ?? 30))
+                let timeout = Self.clampedSeconds(body.timeoutSeconds, default: 30, range: 1...300)
+                return try json(try await registry.execute(command, on: agent, timeoutSeconds: timeout))
             } catch let error as AgentRegistry.CommandError {
                 throw HTTPError(.gatewayTimeout, message: error.description)
             }
@@ -101,7 +102,7 @@ public struct AdminAPI: Sendable {
         api.get("events") { request, _ -> Response in
             let after = request.uri.queryParameters.get("after", as: Int64.self) ?? 0
             let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 500, 1), 10_000)
-            let wait = min(max(request.uri.queryParameters.get("wait", as: Double.self) ?? 0, 0), 60)
+            let wait = Self.clampedSeconds(request.uri.queryParameters.get("wait", as: Double.self), default: 0, range: 0...60)
             let deadline = ContinuousClock.now + .seconds(wait)
             var events = try await store.events(after: after, limit: limit)
             while events.isEmpty, ContinuousClock.now < deadline {
@@ -128,6 +129,13 @@ public struct AdminAPI: Sendable {
                                            agentsConnected: connected))
         }
         return router
+    }
+
+    /// A client's number of seconds made safe to sleep on: `Duration.seconds` traps on NaN and
+    /// on values beyond its range, and `wait=nan` parses as a Double.
+    static func clampedSeconds(_ requested: Double?, default fallback: Double, range: ClosedRange<Double>) -> Double {
+        guard let requested, !requested.isNaN else { return fallback }
+        return min(max(requested, range.lowerBound), range.upperBound)
     }
 
     func agentViews() async throws -> [AgentView] {

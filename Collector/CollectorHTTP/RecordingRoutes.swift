@@ -1,5 +1,4 @@
 import CollectorCore
-import Crypto
 import Foundation
 import Hummingbird
 import NIOCore
@@ -67,10 +66,11 @@ struct RecordingRoutes: Sendable {
         if let fileName = facts.fileName { headers[.contentDisposition] = "inline; filename=\"\(fileName.filter { $0 != "\"" })\"" }
         let window: ByteRange
         let status: HTTPResponse.Status
-        if let range {
+        // RFC 9110 §14.2: a Range in a unit other than bytes must be ignored, not refused.
+        if let range, range.hasPrefix("bytes=") {
             guard let parsed = ByteRange(header: range, size: facts.size) else {
-                headers[.contentRange] = "bytes */\(facts.size)"
-                return Response(status: .rangeNotSatisfiable, headers: headers)
+                // No body, so no Content-Type: the file's type would describe bytes that are not sent.
+                return Response(status: .rangeNotSatisfiable, headers: [.contentRange: "bytes */\(facts.size)", .acceptRanges: "bytes"])
             }
             window = parsed
             status = .partialContent
@@ -124,55 +124,5 @@ struct ByteRange: Equatable {
         let end = last.isEmpty ? size - 1 : min(Int(last) ?? -1, size - 1)
         guard end >= start else { return nil }
         self.init(offset: start, length: end - start + 1)
-    }
-}
-
-/// Signed, expiring recording links, so a CRM user can play a recording without a Tamas
-/// account: HMAC-SHA256 over "ref|expires" with a key kept in the data folder (0600).
-public struct RecordingLinks: Sendable {
-    let key: SymmetricKey
-
-    public init(keyFile: String) throws {
-        if let text = try? String(contentsOfFile: keyFile, encoding: .utf8), let data = Data(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)),
-           data.count == 32 {
-            key = SymmetricKey(data: data)
-        } else {
-            let fresh = Secrets.random(bytes: 32)
-            try Secrets.writePrivateFile(fresh + "\n", to: keyFile)
-            key = SymmetricKey(data: Data(hex: fresh) ?? Data())
-        }
-    }
-
-    public func path(ref: String, validFor seconds: Int, now: Date) -> String {
-        let expires = Int(now.timeIntervalSince1970) + seconds
-        let encoded = ref.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?&="))) ?? ref
-        return "/recordings/\(encoded)?expires=\(expires)&signature=\(signature(ref: ref, expires: expires))"
-    }
-
-    func verify(ref: String, expires: Int, signature given: String, now: Date) -> Bool {
-        guard expires >= Int(now.timeIntervalSince1970) else { return false }
-        let expected = Array(signature(ref: ref, expires: expires).utf8)
-        let actual = Array(given.utf8)
-        guard expected.count == actual.count else { return false }
-        return zip(expected, actual).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
-    }
-
-    private func signature(ref: String, expires: Int) -> String {
-        Secrets.hex(HMAC<SHA256>.authenticationCode(for: Data("\(ref)|\(expires)".utf8), using: key))
-    }
-}
-
-extension Data {
-    init?(hex: String) {
-        guard hex.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
-            bytes.append(byte)
-            index = next
-        }
-        self.init(bytes)
     }
 }
