@@ -11,17 +11,25 @@ public struct CRMDeliveryService: Sendable {
     let doorbell: Doorbell
     let registry: PrometheusCollectorRegistry
     let logger: Logger
+    /// nil: the collector has no public address, so deliveries carry recording refs but no links.
+    let recordingLinks: RecordingLinkMinter?
 
     /// Creates `crm.key` beside the database on first use, before the admin API can need it.
-    public init(collectorStore: CollectorStore, doorbell: Doorbell, registry: PrometheusCollectorRegistry, logger: Logger) throws {
+    public init(collectorStore: CollectorStore, doorbell: Doorbell, registry: PrometheusCollectorRegistry, logger: Logger,
+                recordingLinks: RecordingLinkMinter? = nil) throws {
         let box = try SecretBox(keyFile: SecretBox.keyFile(besideDatabase: collectorStore.database.path))
         store = CRMStore(database: collectorStore.database, box: box)
         self.doorbell = doorbell
         self.registry = registry
         self.logger = logger
+        self.recordingLinks = recordingLinks
     }
 
     public func run() async throws {
+        if recordingLinks == nil {
+            // A loopback or internal address would reach the CRM user's browser as a dead link.
+            logger.notice("CRM deliveries carry no recording links: start the collector with --public-url to add them")
+        }
         let client = HTTPTransport.makeClient()
         await withTaskGroup(of: Void.self) { group in
             var running: Set<Int64> = []
@@ -30,7 +38,7 @@ public struct CRMDeliveryService: Sendable {
                     for id in try await store.endpointIds() where !running.contains(id) {
                         running.insert(id)
                         let worker = EndpointWorker(endpointId: id, store: store, client: client, doorbell: doorbell,
-                                                    registry: registry, logger: logger)
+                                                    registry: registry, logger: logger, recordingLinks: recordingLinks)
                         group.addTask { await worker.run() }
                     }
                 } catch {

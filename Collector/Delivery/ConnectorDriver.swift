@@ -33,10 +33,11 @@ protocol RequestSending: Sendable {
 
 /// Runs any connector's state machine to its final action over a transport, saving the
 /// connector's values after every step that changed them: a call PayamGostar created is
-/// remembered even if the collector dies before the delivery finishes.
+/// remembered even if the collector dies before the delivery finishes. The final values come
+/// back only when they differ from what is stored (nil: nothing to write, e.g. every webhook).
 protocol DeliveryDriving: Sendable {
     func deliver(_ job: DeliveryJob, over transport: any RequestSending,
-                 checkpoint: @Sendable (DeliveryCheckpoint) async throws -> Void) async throws -> (DeliveryVerdict, DeliveryCheckpoint)
+                 checkpoint: @Sendable (DeliveryCheckpoint) async throws -> Void) async throws -> (DeliveryVerdict, DeliveryCheckpoint?)
 }
 
 struct ConnectorDriver<Connector: CRMConnector>: DeliveryDriving {
@@ -45,12 +46,16 @@ struct ConnectorDriver<Connector: CRMConnector>: DeliveryDriving {
     static var stepLimit: Int { 200 }
 
     func deliver(_ job: DeliveryJob, over transport: any RequestSending,
-                 checkpoint: @Sendable (DeliveryCheckpoint) async throws -> Void) async throws -> (DeliveryVerdict, DeliveryCheckpoint) {
+                 checkpoint: @Sendable (DeliveryCheckpoint) async throws -> Void) async throws -> (DeliveryVerdict, DeliveryCheckpoint?) {
         let decoder = JSONDecoder()
         let callState = try job.callState.map { try decoder.decode(Connector.CallState.self, from: $0) } ?? Connector.CallState()
         let session = try job.session.map { try decoder.decode(Connector.Session.self, from: $0) } ?? Connector.Session()
         var machine = Connector(settings: settings, event: job.event, call: job.call, callState: callState, session: session)
         var saved = try Self.encode(callState, session)
+        func unsaved(_ state: Connector.CallState, _ session: Connector.Session) throws -> DeliveryCheckpoint? {
+            let final = try Self.encode(state, session)
+            return final == saved ? nil : final
+        }
         var action = machine.start(now: Self.now())
         for _ in 0..<Self.stepLimit {
             switch action {
@@ -65,17 +70,17 @@ struct ConnectorDriver<Connector: CRMConnector>: DeliveryDriving {
                     }
                 }
             case .done(let state, let session):
-                return (.done, try Self.encode(state, session))
+                return (.done, try unsaved(state, session))
             case .retry(let reason, let after, let state, let session):
-                return (.retry(reason: reason, afterSeconds: after), try Self.encode(state, session))
+                return (.retry(reason: reason, afterSeconds: after), try unsaved(state, session))
             case .authFailed(let reason, let state, let session):
-                return (.authFailed(reason: reason), try Self.encode(state, session))
+                return (.authFailed(reason: reason), try unsaved(state, session))
             case .rejected(let status, let reason, let excerpt, let state, let session):
-                return (.rejected(status: status, reason: reason, excerpt: excerpt), try Self.encode(state, session))
+                return (.rejected(status: status, reason: reason, excerpt: excerpt), try unsaved(state, session))
             }
         }
         return (.retry(reason: "the connector did not finish within \(Self.stepLimit) requests", afterSeconds: nil),
-                try Self.encode(machine.callState, machine.session))
+                try unsaved(machine.callState, machine.session))
     }
 
     static func now() -> Timestamp { Timestamp(date: Date()) }

@@ -12,8 +12,10 @@ struct EndpointWorker: Sendable {
     let doorbell: Doorbell
     let registry: PrometheusCollectorRegistry
     let logger: Logger
+    let recordingLinks: RecordingLinkMinter?
     /// How often an idle worker looks at the store even without a ring (pause, resume, new password).
     static let pollMillis: Int64 = 1000
+    static let gaugeMillis: Int64 = 1000
 
     private enum Health: Equatable {
         case fine, failing, authFailed
@@ -23,12 +25,17 @@ struct EndpointWorker: Sendable {
         var health = Health.fine
         var failures = 0
         var metrics: DeliveryMetrics?
+        var gaugesUpdatedAt: Int64 = 0
         while !Task.isCancelled {
             do {
                 guard let endpoint = try await store.configuration(id: endpointId) else { return }
                 let figures = metrics ?? DeliveryMetrics(registry: registry, endpoint: endpoint.name)
                 metrics = figures
-                try await updateGauges(figures)
+                // Counting the backlog reads every waiting row: once a second is enough for a gauge.
+                if Clock.nowMillis() - gaugesUpdatedAt >= Self.gaugeMillis {
+                    try await updateGauges(figures)
+                    gaugesUpdatedAt = Clock.nowMillis()
+                }
                 if endpoint.paused || endpoint.authFailure != nil {
                     if endpoint.authFailure == nil, health == .authFailed { health = .fine }
                     await idle(untilMillis: nil)
@@ -39,6 +46,8 @@ struct EndpointWorker: Sendable {
                     health = .fine
                 }
                 guard let delivery = try await store.nextDelivery(endpointId: endpointId, now: Clock.nowMillis()) else {
+                    try await updateGauges(figures)
+                    gaugesUpdatedAt = Clock.nowMillis()
                     await idle(untilMillis: try await store.nextDueAt(endpointId: endpointId))
                     continue
                 }
@@ -83,7 +92,8 @@ struct EndpointWorker: Sendable {
     private func attempt(_ delivery: ClaimedDelivery, to endpoint: EndpointConfiguration, failures: Int) async throws -> DeliveryVerdict {
         let transport = HTTPTransport(client: client, baseURL: endpoint.baseURL, logger: logger)
         let store = self.store
-        let (verdict, checkpoint) = try await endpoint.driver().deliver(delivery.job, over: transport) { checkpoint in
+        let job = recordingLinks?.addingLinks(to: delivery.job, now: Date()) ?? delivery.job
+        let (verdict, checkpoint) = try await endpoint.driver().deliver(job, over: transport) { checkpoint in
             try await store.saveCheckpoint(checkpoint, endpointId: endpoint.id, delivery: delivery)
         }
         var retryAt = Clock.nowMillis()

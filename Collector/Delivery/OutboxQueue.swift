@@ -38,25 +38,40 @@ extension CRMStore {
         """
 
     func nextDelivery(endpointId: Int64, now: Int64) async throws -> ClaimedDelivery? {
-        let found = try await database.read { db -> (Row, Data?, Data?)? in
+        let found = try await database.read { db -> (Row, Data?, Data?, RecordingLink?)? in
             guard let row = try Row.fetchOne(db, sql: "SELECT o.* \(Self.headsSQL) AND o.due_at_ms <= ? ORDER BY o.id LIMIT 1",
                                              arguments: [endpointId, now]) else { return nil }
-            let callState: Data? = if let callId: String = row["call_id"] {
-                try Data.fetchOne(db, sql: "SELECT state FROM crm_call_state WHERE endpoint_id = ? AND system_key = ? AND call_id = ?",
-                                  arguments: [endpointId, row["system_key"], callId])
-            } else {
-                nil
+            var callState: Data?
+            var storedRecording: RecordingLink?
+            if let callId: String = row["call_id"] {
+                callState = try Data.fetchOne(db, sql: "SELECT state FROM crm_call_state WHERE endpoint_id = ? AND system_key = ? AND call_id = ?",
+                                              arguments: [endpointId, row["system_key"], callId])
+                // Only the recording, so a delivery does not decode the whole stored call.
+                storedRecording = try Row.fetchOne(db, sql: """
+                    SELECT json_extract(CAST(body AS TEXT), '$.recording.ref') AS ref, json_extract(CAST(body AS TEXT), '$.recording.agent') AS agent
+                    FROM calls WHERE system_key = ? AND call_id = ?
+                    """, arguments: [row["system_key"], callId]).flatMap { found in
+                    (found["ref"] as String?).map { RecordingLink(ref: $0, agent: found["agent"]) }
+                }
             }
             let session = try Data.fetchOne(db, sql: "SELECT sealed_session FROM crm_endpoints WHERE id = ?", arguments: [endpointId])
-            return (row, callState, session)
+            return (row, callState, session, storedRecording)
         }
-        guard let (row, callState, sealedSession) = found else { return nil }
+        guard let (row, callState, sealedSession, storedRecording) = found else { return nil }
         let event = try OutboxRows.json.decode(row["event"])
         let callBody: Data? = row["call"]
-        let call = try callBody.map { try JSONDecoder().decode(CallRecord.self, from: $0) }
+        let call = try callBody.map { Self.withLatestRecording(try JSONDecoder().decode(CallRecord.self, from: $0), stored: storedRecording) }
         return ClaimedDelivery(
             id: row["id"], systemKey: row["system_key"], callId: row["call_id"], attempts: row["attempts"],
             job: DeliveryJob(event: event, call: call, callState: callState, session: try sealedSession.map { try box.open($0) }))
+    }
+
+    /// The snapshot in the outbox is the call right after its event; a recording the collector
+    /// linked since (the recording announced first and linked when the call ended, or announced
+    /// after the call's last delivery was queued) travels with whatever goes out next.
+    static func withLatestRecording(_ snapshot: CallRecord, stored: RecordingLink?) -> CallRecord {
+        guard snapshot.recording == nil, let stored else { return snapshot }
+        return CallAssembler.attach(stored, to: snapshot)
     }
 
     /// When the earliest waiting delivery that could go next becomes due (nil: nothing waits).
@@ -83,14 +98,16 @@ extension CRMStore {
         }
     }
 
-    /// Records how an attempt ended, with the connector's values, in one transaction.
-    func settle(_ delivery: ClaimedDelivery, endpoint: EndpointConfiguration, verdict: DeliveryVerdict, checkpoint: DeliveryCheckpoint,
+    /// Records how an attempt ended, with the connector's values if they changed, in one transaction.
+    func settle(_ delivery: ClaimedDelivery, endpoint: EndpointConfiguration, verdict: DeliveryVerdict, checkpoint: DeliveryCheckpoint?,
                 retryAt: Int64) async throws {
         let endpointId = endpoint.id
-        let sealedSession = try box.seal(checkpoint.session)
+        let sealedSession = try checkpoint.map { try box.seal($0.session) }
         let now = Clock.nowMillis()
         try await database.write { db in
-            try Self.save(checkpoint, sealedSession: sealedSession, endpointId: endpointId, delivery: delivery, in: db)
+            if let checkpoint, let sealedSession {
+                try Self.save(checkpoint, sealedSession: sealedSession, endpointId: endpointId, delivery: delivery, in: db)
+            }
             switch verdict {
             case .done:
                 try db.execute(sql: "DELETE FROM crm_outbox WHERE id = ?", arguments: [delivery.id])

@@ -57,6 +57,12 @@ struct Run: AsyncParsableCommand {
     @Option(help: "How far outside a call (seconds) a recording on the same line may start or end and still be linked to it.")
     var recordingToleranceSeconds = 15
 
+    @Option(help: "The collector's HTTP address as CRM users' browsers reach it (e.g. https://tamas.example.com), for the recording links in CRM deliveries; without it deliveries carry no links.")
+    var publicUrl: String?
+
+    @Option(help: "Seconds a recording link in a CRM delivery stays valid, counted from when the delivery is sent.")
+    var recordingLinkSeconds = RecordingLinkMinter.defaultLifetimeSeconds
+
     @Flag(help: "Also start a demo agent that feeds sample calls, so you can watch them arrive.")
     var demo = false
 
@@ -67,6 +73,9 @@ struct Run: AsyncParsableCommand {
         guard splitAddress(listen) != nil else { throw ValidationError("--listen must be host:port, not '\(listen)'") }
         guard splitAddress(http) != nil else { throw ValidationError("--http must be host:port, not '\(http)'") }
         guard (tlsCertificate == nil) == (tlsKey == nil) else { throw ValidationError("--tls-certificate and --tls-key go together") }
+        guard RecordingLinkMinter.lifetimeRange.contains(recordingLinkSeconds) else {
+            throw ValidationError("--recording-link-seconds must be between 60 and \(RecordingLinkMinter.lifetimeRange.upperBound)")
+        }
     }
 
     func run() async throws {
@@ -93,7 +102,17 @@ struct Run: AsyncParsableCommand {
         let tls = try LinkTLS.serverContext(certificateFile: certificate, privateKeyFile: key, clientCAFile: clientCa)
 
         let metrics = CollectorMetrics()
-        let crmDelivery = try CRMDeliveryService(collectorStore: store, doorbell: crmDoorbell, registry: metrics.registry, logger: logger)
+        let linkKeyFile = home.folder + "/links.key"
+        // Made here, before the admin API reads the same file, so both sign with one key.
+        let recordingLinks = try RecordingLinks(keyFile: linkKeyFile)
+        let linkMinter: RecordingLinkMinter?
+        do {
+            linkMinter = try publicUrl.map { try RecordingLinkMinter(links: recordingLinks, publicBaseURL: $0, lifetimeSeconds: recordingLinkSeconds) }
+        } catch let invalid as RecordingLinkMinter.Invalid {
+            throw ValidationError("--public-url: \(invalid.description)")
+        }
+        let crmDelivery = try CRMDeliveryService(collectorStore: store, doorbell: crmDoorbell, registry: metrics.registry, logger: logger,
+                                                 recordingLinks: linkMinter)
         let registry = AgentRegistry(metrics: metrics)
         let (listenHost, listenPort) = splitAddress(listen) ?? ("0.0.0.0", LinkProtocol.defaultPort)
         let (httpHost, httpPort) = splitAddress(http) ?? ("127.0.0.1", 8080)
@@ -106,7 +125,7 @@ struct Run: AsyncParsableCommand {
                                   collectorVersion: TamasCollector.version, logger: logger)
         let advertised = publicAddress ?? "\(listenHost == "0.0.0.0" || listenHost == "::" ? ProcessInfo.processInfo.hostName : listenHost):\(listenPort)"
         var apiOptions = AdminAPI.Options(agentAddress: advertised, certificateFingerprint: fingerprint,
-                                          linkKeyFile: home.folder + "/links.key")
+                                          linkKeyFile: linkKeyFile)
         apiOptions.host = httpHost
         apiOptions.port = httpPort
         let api = AdminAPI(store: store, registry: registry, metrics: metrics, options: apiOptions, logger: logger)

@@ -14,7 +14,7 @@ struct TamasBench: AsyncParsableCommand {
         commandName: "tamas-bench",
         abstract: "Benchmarks of the backbone (not tests): throughput and memory, each beside a baseline measured in the same run.",
         discussion: "Build in release mode first: swift build -c release --product tamas-bench. Results go in docs/performance.md.",
-        subcommands: [Link.self, Memory.self])
+        subcommands: [Link.self, Memory.self, CRMDeliveryBench.self])
 }
 
 /// Events that look like real traffic: a ringing, an answer and an end per call.

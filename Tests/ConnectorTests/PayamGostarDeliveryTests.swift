@@ -279,7 +279,33 @@ final class PayamGostarDeliveryTests: XCTestCase {
             "CallChannelId": 11, "ChannelStatusIndex": 4, "ChannelResponseIndex": 2, "RecordedFileName": "rec-77.wav",
             "ConnectDate": "2026-11-26T14:05:15+03:30", "HangupDate": "2026-11-26T14:06:00+03:30", "IsLive": false,
         ])
-        XCTAssertEqual(result.callState?.channels.last?.recordedFileName, "rec-77.wav")
+        XCTAssertEqual(result.callState?.channels.last?.recordingRef, "rec-77.wav")
+    }
+
+    func testRecordingLinkGoesInRecordedFileNameAndAFreshLinkForTheSameRecordingIsNotNews() throws {
+        var script = CallScript(callId: "c-link")
+        var state = State()
+        state.callId = 1
+        state.closed = true
+        state.channels = [
+            ChannelProgress(peer: PeerKey(name: "01", type: .trunk), callChannelId: 10, status: .hangUp, response: .answered),
+            ChannelProgress(peer: PeerKey(name: "201", type: .extension), callChannelId: 11, status: .hangUp, response: .answered),
+        ]
+        _ = inboundRinging(&script)
+        _ = script.event(.callAnswered, at: "2026-11-26T14:05:15+03:30") { $0.answeredBy = "201" }
+        let ended = script.event(.callEnded, at: "2026-11-26T14:06:00+03:30") { $0.disposition = .answered; $0.durationSec = 45 }
+        let link = "https://tamas.example.com/recordings/rec-78.wav?expires=1795700000&signature=ab12"
+        let withLink = script.attach(RecordingLink(ref: "rec-78.wav", agent: "tehran", url: link))
+        let first = drive(delivery((ended.event, withLink), state: state, session: signedIn()), [ok()], now: now)
+        XCTAssertEqual(jsonObject(first.requests.first?.body ?? Data())?["RecordedFileName"] as? String, link,
+                       "the signed link, so a PayamGostar user can open the recording")
+        XCTAssertEqual(first.callState?.channels.last?.recordingRef, "rec-78.wav")
+
+        var later = withLink
+        later.recording?.url = "https://tamas.example.com/recordings/rec-78.wav?expires=1795790000&signature=cd34"
+        let again = drive(delivery((ended.event, later), state: try XCTUnwrap(first.callState), session: signedIn()), [], now: now)
+        XCTAssertEqual(again.requests.count, 0, "links are minted per send; the recording itself was already given")
+        XCTAssertTrue(again.isDone)
     }
 
     // MARK: authentication

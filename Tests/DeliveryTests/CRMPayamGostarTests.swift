@@ -41,4 +41,31 @@ final class CRMPayamGostarTests: XCTestCase {
         XCTAssertTrue(crmLines.contains("tamas_crm_deliveries_total{endpoint=\"pg\",result=\"done\"} 5"), crmLines)
         XCTAssertTrue(crmLines.contains("tamas_crm_backlog_events{endpoint=\"pg\"} 0"), crmLines)
     }
+
+    /// Tamas assembles a transfer into one call (`transferredTo`), so PayamGostar gets one call
+    /// whose transferring extension hangs up as Transfered and whose target has its own channel;
+    /// MergeCall joins two PayamGostar calls, and there is no second one to join (docs/crm.md).
+    func testTransferredCallIsOneCallWithATransferedChannelAndNoMerge() throws {
+        let crm = PayamGostarDouble(password: "pw")
+        crm.server.start()
+        defer { crm.server.stop() }
+        let harness = try DeliveryHarness("pg-transfer")
+        try harness.addEndpoint("pg", kind: "payamgostar", url: crm.url, user: "admin", secret: "pw")
+        var events = Calls.inboundAnswered("xfer-1")
+        events[2].transferredTo = "205"
+        events[2].answeredBy = "201"
+        harness.send(events)
+        XCTAssertTrue(try harness.waitUntilDrained("pg", events: 3, timeout: 30), harness.diagnosis("pg"))
+
+        let head = PayamGostarDouble.expected("xfer-1", answered: true).prefix(4)
+        XCTAssertEqual(crm.acceptedSummary(source: "xfer-1"), head + [
+            "POST /api/v1/telephony/channel ChannelPeerName=205 ChannelSourceId=xfer-1/ext/205 ChannelStatusIndex=4 IsLive=false",
+            "PUT /api/v1/telephony/channel ChannelStatusIndex=4 ChannelResponseIndex=2 IsLive=false",
+            "PUT /api/v1/telephony/channel ChannelStatusIndex=4 ChannelResponseIndex=4 IsLive=false",
+            "PUT /api/v1/telephony/channel ChannelStatusIndex=4 ChannelResponseIndex=2 IsLive=false",
+            "PUT /api/v1/telephony/call CallTypeIndex=2 IsLive=false PhoneNumber=09121234567",
+        ], "channels in order trunk, 201, 205: trunk Answered, 201 Transfered, 205 Answered, then CallUpdate")
+        XCTAssertEqual(crm.read { $0.merges.count }, 0, "one PayamGostar call: nothing to merge")
+        XCTAssertEqual(crm.read { $0.creates["xfer-1"] }, 1)
+    }
 }

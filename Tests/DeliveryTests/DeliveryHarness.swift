@@ -13,9 +13,9 @@ final class DeliveryHarness {
     private(set) var agent: ChildProcess
     private let json = EventJSON()
 
-    init(_ name: String, systems: [String] = ["office1"]) throws {
+    init(_ name: String, systems: [String] = ["office1"], collectorArguments: [String] = []) throws {
         folder = try temporaryFolder(name)
-        collector = try CollectorUnderTest(name: name)
+        collector = try CollectorUnderTest(name: name, extraArguments: collectorArguments)
         feed = folder.appendingPathComponent("feed.jsonl")
         FileManager.default.createFile(atPath: feed.path, contents: nil)
         handle = try FileHandle(forWritingTo: feed)

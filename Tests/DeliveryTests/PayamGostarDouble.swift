@@ -3,7 +3,7 @@ import Synchronization
 
 /// PayamGostar's telephony REST v1 as FACTS.md §1 describes it: form-encoded sign-in at
 /// /api/v1/auth (OAuth2 password grant), bearer tokens that expire (401 afterwards), call and
-/// channel create/update, peers (GET 404 when unknown, POST creates). It records every request
+/// channel create/update, MergeCall, peers (GET 404 when unknown, POST creates). It records every request
 /// and can misbehave: answer 500 at random, hang, refuse a given call, or change its password.
 final class PayamGostarDouble: Sendable {
     struct State: Sendable {
@@ -26,6 +26,8 @@ final class PayamGostarDouble: Sendable {
         /// Every successful answer waits this long (a slow CRM, to kill the collector mid-delivery).
         var answerDelaySeconds = 0.0
         var refusedSourceIds: Set<String> = []
+        /// MergeCall requests: (SourceCallId, DestinationCallId).
+        var merges: [(Int64, Int64)] = []
         /// Requests answered with success, in arrival order.
         var accepted: [ReceivedRequest] = []
         var all: [ReceivedRequest] = []
@@ -94,6 +96,15 @@ final class PayamGostarDouble: Sendable {
                 return FakeAnswer(status: 400, body: "{\"Message\":\"call not found\"}")
             }
             return FakeAnswer(status: 200, body: "{\"IdentityId\":null,\"IdentityNickName\":null}")
+        case ("PUT", "/api/v1/telephony/call/merge"):
+            // CallMergeModel (FACTS §1.4): two of PayamGostar's own call ids on one telephone system.
+            guard body["TsKey"] is String, let source = (body["SourceCallId"] as? NSNumber)?.int64Value,
+                  let destination = (body["DestinationCallId"] as? NSNumber)?.int64Value,
+                  state.sources[source] != nil, state.sources[destination] != nil, source != destination else {
+                return FakeAnswer(status: 400, body: "{\"Message\":\"calls to merge not found\"}")
+            }
+            state.merges.append((source, destination))
+            return FakeAnswer(status: 200, body: "")
         case ("POST", "/api/v1/telephony/channel"):
             guard let callId = (body["CallId"] as? NSNumber)?.int64Value, let source = state.sources[callId] else {
                 return FakeAnswer(status: 400, body: "{\"Message\":\"call not found\"}")

@@ -7,7 +7,7 @@ enum PayamGostarStep: Hashable, Sendable {
     case createPeer(PeerKey)
     case createCall(CallCreateModel, initPeer: PeerKey)
     case createChannel(CallChannelCreateModel, peer: PeerKey)
-    case updateChannel(CallChannelUpdateModel, peer: PeerKey)
+    case updateChannel(CallChannelUpdateModel, peer: PeerKey, recordingRef: String?)
     case updateCall(CallUpdateModel)
 }
 
@@ -18,6 +18,9 @@ struct ChannelTarget: Hashable {
     var response: ChannelResponse?
     var connectDate: Timestamp?
     var hangupDate: Timestamp?
+    var recordingRef: String?
+    /// `RecordedFileName`: the signed link to the collector's recording endpoint when the
+    /// collector has a public URL, else the ref.
     var recordedFileName: String?
 }
 
@@ -134,10 +137,11 @@ struct PayamGostarCallPlan {
             } else {
                 .notAnswered
             }
-            let recording = peer == recordingPeer ? call.recording?.ref : nil
+            let recording = peer == recordingPeer ? call.recording : nil
             return ChannelTarget(peer: peer, status: .hangUp, response: response,
                                  connectDate: isConnected && !transferTarget ? call.answeredAt : nil,
-                                 hangupDate: call.endedAt, recordedFileName: recording)
+                                 hangupDate: call.endedAt, recordingRef: recording?.ref,
+                                 recordedFileName: recording.map { $0.url ?? $0.ref })
         }
     }
 
@@ -161,8 +165,9 @@ struct PayamGostarCallPlan {
                 createDate: startDate, isLive: isLive), peer: peer)
         }
         for peer in peers {
-            guard let sent = state.channel(for: peer), let update = channelUpdate(sent: sent, wanted: target(peer)) else { continue }
-            return .updateChannel(update, peer: peer)
+            let wanted = target(peer)
+            guard let sent = state.channel(for: peer), let update = channelUpdate(sent: sent, wanted: wanted) else { continue }
+            return .updateChannel(update, peer: peer, recordingRef: wanted.recordingRef)
         }
         if call.phase == .ended, !state.closed {
             return .updateCall(CallUpdateModel(
@@ -175,7 +180,7 @@ struct PayamGostarCallPlan {
     /// The update that brings a channel from what was sent to what is wanted, if any. A channel
     /// told it hung up with a response is final; only a recording that arrived later is added.
     private func channelUpdate(sent: ChannelProgress, wanted: ChannelTarget) -> CallChannelUpdateModel? {
-        let recordingArrived = wanted.recordedFileName != nil && sent.recordedFileName != wanted.recordedFileName
+        let recordingArrived = wanted.recordingRef != nil && sent.recordingRef != wanted.recordingRef
         if sent.status == .hangUp, let finalResponse = sent.response {
             guard recordingArrived else { return nil }
             return CallChannelUpdateModel(

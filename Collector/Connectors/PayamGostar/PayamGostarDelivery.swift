@@ -187,11 +187,11 @@ public struct PayamGostarDelivery: CRMConnector {
                 return "channel create succeeded but its answer has no CallChannelId"
             }
             callState.channels.append(ChannelProgress(peer: peer, callChannelId: result.callChannelId, status: model.channelStatusIndex))
-        case .updateChannel(let model, let peer):
+        case .updateChannel(let model, let peer, let recordingRef):
             guard let index = callState.channels.firstIndex(where: { $0.peer == peer }) else { return nil }
             callState.channels[index].status = model.channelStatusIndex
             callState.channels[index].response = model.channelResponseIndex
-            callState.channels[index].recordedFileName = model.recordedFileName
+            callState.channels[index].recordingRef = recordingRef
         case .updateCall:
             callState.closed = true
         }
@@ -210,7 +210,7 @@ public struct PayamGostarDelivery: CRMConnector {
             return plan(.post, Self.callPath, body: model)
         case .createChannel(let model, _):
             return plan(.post, Self.channelPath, body: model)
-        case .updateChannel(let model, _):
+        case .updateChannel(let model, _, _):
             return plan(.put, Self.channelPath, body: model)
         case .updateCall(let model):
             return plan(.put, Self.callPath, body: model)
@@ -237,7 +237,7 @@ public struct PayamGostarDelivery: CRMConnector {
         case .createPeer(let peer): "creating peer \(peer.name)"
         case .createCall: "CallCreate"
         case .createChannel(_, let peer): "creating the channel of \(peer.name)"
-        case .updateChannel(_, let peer): "updating the channel of \(peer.name)"
+        case .updateChannel(_, let peer, _): "updating the channel of \(peer.name)"
         case .updateCall: "CallUpdate"
         }
     }

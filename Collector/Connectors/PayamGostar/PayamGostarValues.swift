@@ -47,15 +47,22 @@ public struct ChannelProgress: Codable, Hashable, Sendable {
     public var callChannelId: Int64
     public var status: ChannelStatus
     public var response: ChannelResponse?
-    public var recordedFileName: String?
+    /// The ref of the recording PayamGostar was given for this channel. What was sent may be a
+    /// link minted at send time, which differs on every send; the ref says whether it is news.
+    public var recordingRef: String?
 
     public init(peer: PeerKey, callChannelId: Int64, status: ChannelStatus, response: ChannelResponse? = nil,
-                recordedFileName: String? = nil) {
+                recordingRef: String? = nil) {
         self.peer = peer
         self.callChannelId = callChannelId
         self.status = status
         self.response = response
-        self.recordedFileName = recordedFileName
+        self.recordingRef = recordingRef
+    }
+
+    /// `recordedFileName`: the name states stored before links existed, when the ref was what was sent.
+    enum CodingKeys: String, CodingKey {
+        case peer, callChannelId, status, response, recordingRef = "recordedFileName"
     }
 }
 
