@@ -36,10 +36,14 @@ public struct CRMDeliveryService: Sendable {
             while !Task.isCancelled {
                 do {
                     for id in try await store.endpointIds() where !running.contains(id) {
+                        guard let endpoint = try await store.configuration(id: id) else { continue }
                         running.insert(id)
-                        let worker = EndpointWorker(endpointId: id, store: store, client: client, doorbell: doorbell,
-                                                    registry: registry, logger: logger, recordingLinks: recordingLinks)
-                        group.addTask { await worker.run() }
+                        let lanes = endpoint.parallelCalls
+                        for index in 0..<lanes {
+                            let worker = EndpointWorker(endpointId: id, lane: Lane(index: index, count: lanes), store: store, client: client,
+                                                        doorbell: doorbell, registry: registry, logger: logger, recordingLinks: recordingLinks)
+                            group.addTask { await worker.run() }
+                        }
                     }
                 } catch {
                     logger.error("cannot read the CRM endpoints", metadata: ["error": "\(error)"])

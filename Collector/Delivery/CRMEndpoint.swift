@@ -33,9 +33,13 @@ public struct EndpointOptions: Codable, Hashable, Sendable {
     public var timeoutSeconds: Int?
     /// The longest wait between two attempts while the CRM fails.
     public var maxBackoffSeconds: Int?
+    /// Calls delivered at once; the events of one call always go one after another, in order.
+    /// 1 sends everything in arrival order.
+    public var parallelCalls: Int?
 
     public init(numberFormat: NumberFormat? = nil, registerPeers: Bool? = nil, userNames: [String: String]? = nil,
-                includeInternalCalls: Bool? = nil, path: String? = nil, timeoutSeconds: Int? = nil, maxBackoffSeconds: Int? = nil) {
+                includeInternalCalls: Bool? = nil, path: String? = nil, timeoutSeconds: Int? = nil, maxBackoffSeconds: Int? = nil,
+                parallelCalls: Int? = nil) {
         self.numberFormat = numberFormat
         self.registerPeers = registerPeers
         self.userNames = userNames
@@ -43,6 +47,7 @@ public struct EndpointOptions: Codable, Hashable, Sendable {
         self.path = path
         self.timeoutSeconds = timeoutSeconds
         self.maxBackoffSeconds = maxBackoffSeconds
+        self.parallelCalls = parallelCalls
     }
 
     static let defaultTimeoutSeconds = 15
@@ -50,6 +55,7 @@ public struct EndpointOptions: Codable, Hashable, Sendable {
 
     var effectiveTimeoutSeconds: Int { min(max(timeoutSeconds ?? Self.defaultTimeoutSeconds, 1), 300) }
     var effectiveMaxBackoffSeconds: Int { min(max(maxBackoffSeconds ?? Self.defaultMaxBackoffSeconds, 1), 3600) }
+
 }
 
 /// What an operator gives to add an endpoint (`POST /api/v1/crm`).
@@ -117,4 +123,11 @@ struct EndpointConfiguration: Sendable {
     var options: EndpointOptions
     var paused: Bool
     var authFailure: String?
+
+    /// Several calls at once only where a repeated request cannot make a second record: a webhook
+    /// carries an idempotency key, but a PayamGostar CallCreate (or a Zammad newCall) whose answer
+    /// is lost in a crash is sent again, and the more are in flight the more a crash can double.
+    var parallelCalls: Int {
+        min(max(options.parallelCalls ?? (kind == .webhook ? 4 : 1), 1), 16)
+    }
 }

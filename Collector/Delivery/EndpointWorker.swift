@@ -3,10 +3,12 @@ import Foundation
 import Logging
 import Prometheus
 
-/// Delivers one endpoint's outbox, one delivery at a time, for as long as the collector runs.
-/// Each endpoint has its own worker, so a dead or slow CRM delays only its own deliveries.
+/// Delivers one lane of an endpoint's outbox, one delivery at a time, for as long as the
+/// collector runs. Each endpoint has its own workers (`parallelCalls` of them), so a dead or slow
+/// CRM delays only its own deliveries, and a CRM that answers slowly still gets several calls at once.
 struct EndpointWorker: Sendable {
     let endpointId: Int64
+    let lane: Lane
     let store: CRMStore
     let client: HTTPClient
     let doorbell: Doorbell
@@ -31,8 +33,8 @@ struct EndpointWorker: Sendable {
                 guard let endpoint = try await store.configuration(id: endpointId) else { return }
                 let figures = metrics ?? DeliveryMetrics(registry: registry, endpoint: endpoint.name)
                 metrics = figures
-                // Counting the backlog reads every waiting row: once a second is enough for a gauge.
-                if Clock.nowMillis() - gaugesUpdatedAt >= Self.gaugeMillis {
+                // Counting the backlog reads every waiting row: once a second, by one lane, is enough for a gauge.
+                if lane.index == 0, Clock.nowMillis() - gaugesUpdatedAt >= Self.gaugeMillis {
                     try await updateGauges(figures)
                     gaugesUpdatedAt = Clock.nowMillis()
                 }
@@ -45,10 +47,12 @@ struct EndpointWorker: Sendable {
                     logger.notice("CRM endpoint credentials replaced; delivering the backlog", metadata: ["endpoint": "\(endpoint.name)"])
                     health = .fine
                 }
-                guard let delivery = try await store.nextDelivery(endpointId: endpointId, now: Clock.nowMillis()) else {
-                    try await updateGauges(figures)
-                    gaugesUpdatedAt = Clock.nowMillis()
-                    await idle(untilMillis: try await store.nextDueAt(endpointId: endpointId))
+                guard let delivery = try await store.nextDelivery(endpointId: endpointId, now: Clock.nowMillis(), lane: lane) else {
+                    if lane.index == 0 {
+                        try await updateGauges(figures)
+                        gaugesUpdatedAt = Clock.nowMillis()
+                    }
+                    await idle(untilMillis: try await store.nextDueAt(endpointId: endpointId, lane: lane))
                     continue
                 }
                 let verdict = try await attempt(delivery, to: endpoint, failures: failures)

@@ -2,6 +2,12 @@ import Foundation
 import GRDB
 import TamasEvents
 
+/// One of an endpoint's workers: it delivers the outbox rows whose id modulo `count` is `index`.
+struct Lane: Sendable, Equatable {
+    var index: Int
+    var count: Int
+}
+
 /// A delivery a worker is about to attempt.
 struct ClaimedDelivery: Sendable {
     var id: Int64
@@ -37,10 +43,13 @@ extension CRMStore {
             AND p.call_id = o.call_id AND p.state = 'pending' AND p.id < o.id))
         """
 
-    func nextDelivery(endpointId: Int64, now: Int64) async throws -> ClaimedDelivery? {
+    /// The next due delivery of `lane`: outbox rows are split among an endpoint's workers by id,
+    /// so no two workers ever hold the same row, and `headsSQL` keeps each call's events in order
+    /// whichever worker holds them.
+    func nextDelivery(endpointId: Int64, now: Int64, lane: Lane) async throws -> ClaimedDelivery? {
         let found = try await database.read { db -> (Row, Data?, Data?, RecordingLink?)? in
-            guard let row = try Row.fetchOne(db, sql: "SELECT o.* \(Self.headsSQL) AND o.due_at_ms <= ? ORDER BY o.id LIMIT 1",
-                                             arguments: [endpointId, now]) else { return nil }
+            guard let row = try Row.fetchOne(db, sql: "SELECT o.* \(Self.headsSQL) AND o.id % ? = ? AND o.due_at_ms <= ? ORDER BY o.id LIMIT 1",
+                                             arguments: [endpointId, lane.count, lane.index, now]) else { return nil }
             var callState: Data?
             var storedRecording: RecordingLink?
             if let callId: String = row["call_id"] {
@@ -75,9 +84,10 @@ extension CRMStore {
     }
 
     /// When the earliest waiting delivery that could go next becomes due (nil: nothing waits).
-    func nextDueAt(endpointId: Int64) async throws -> Int64? {
+    func nextDueAt(endpointId: Int64, lane: Lane) async throws -> Int64? {
         try await database.read { db in
-            try Int64.fetchOne(db, sql: "SELECT MIN(o.due_at_ms) \(Self.headsSQL)", arguments: [endpointId])
+            try Int64.fetchOne(db, sql: "SELECT MIN(o.due_at_ms) \(Self.headsSQL) AND o.id % ? = ?",
+                               arguments: [endpointId, lane.count, lane.index])
         }
     }
 

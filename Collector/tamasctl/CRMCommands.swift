@@ -62,6 +62,8 @@ struct CRM: AsyncParsableCommand {
         @Option(help: "Webhook: path appended to --url (default /).") var path: String?
         @Option(help: "Seconds each request may take (default 15).") var timeout: Int?
         @Option(help: "Longest wait in seconds between attempts while the CRM fails (default 60).") var maxBackoff: Int?
+        @Option(help: "Calls delivered at once, 1 to 16; each call's events stay in order (default: 4 for webhook, 1 otherwise).")
+        var parallelCalls: Int?
 
         func validate() throws {
             guard passwordStdin else { throw ValidationError("give --password-stdin and pipe the secret in (it never goes on the command line)") }
@@ -81,7 +83,8 @@ struct CRM: AsyncParsableCommand {
             }
             let options = OptionsBody(numberFormat: numberFormat, registerPeers: registerPeers ? true : nil,
                                       userNames: userNames.isEmpty ? nil : userNames, includeInternalCalls: includeInternalCalls ? true : nil,
-                                      path: path, timeoutSeconds: timeout, maxBackoffSeconds: maxBackoff)
+                                      path: path, timeoutSeconds: timeout, maxBackoffSeconds: maxBackoff,
+                                      parallelCalls: parallelCalls)
             let body = AddBody(name: name, kind: kind, url: url, user: user, secret: try readSecretFromStandardInput(),
                                systemKeys: systems, options: options)
             let token = try AdminToken.read(dataDir: dataDir, tokenFile: tokenFile)
@@ -208,6 +211,7 @@ struct OptionsBody: Encodable {
     var path: String?
     var timeoutSeconds: Int?
     var maxBackoffSeconds: Int?
+    var parallelCalls: Int?
 }
 
 struct AddBody: Encodable {

@@ -62,4 +62,41 @@ final class CRMWebhookTests: XCTestCase {
         let replayedKeys = accepted.requests.withLock { $0.compactMap { $0.header("Idempotency-Key") } }.filter { $0.hasPrefix("hook-1") }
         XCTAssertEqual(replayedKeys, ["hook-1-r", "hook-1-a", "hook-1-e", "hook-1-r", "hook-1-a", "hook-1-e"])
     }
+
+    /// A webhook endpoint delivers several calls at once (the receiver sees requests overlap), yet
+    /// each call's events arrive once each and in order, whatever the receiver's answer times.
+    func testParallelCallsOverlapButEachCallStaysInOrder() throws {
+        final class Receiver: Sendable {
+            let keys = Mutex<[String]>([])
+            /// When each request arrived and when its (delayed) answer leaves.
+            let busy = Mutex<[(from: Date, until: Date)]>([])
+        }
+        let receiver = Receiver()
+        let server = FakeCRMServer { request in
+            let delay = Double.random(in: 0.01...0.06)
+            receiver.busy.withLock { $0.append((Date(), Date().addingTimeInterval(delay))) }
+            receiver.keys.withLock { $0.append(request.header("Idempotency-Key") ?? "") }
+            return FakeAnswer(status: 204, body: "", delaySeconds: delay)
+        }
+        server.start()
+        defer { server.stop() }
+        let harness = try DeliveryHarness("webhook-lanes")
+        try harness.addEndpoint("hook", kind: "webhook", url: server.url, secret: "s", extra: ["--parallel-calls", "4"])
+        let batch = Calls.batch(prefix: "lane", count: 40)
+        harness.send(batch.events)
+        XCTAssertTrue(try harness.waitUntilDrained("hook", events: batch.events.count, timeout: 60), harness.diagnosis("hook"))
+        let sent = Set(batch.events.map(\.eventId))
+        let keys = receiver.keys.withLock { $0 }.filter(sent.contains)
+        XCTAssertEqual(keys.count, batch.events.count, "each event once (the agent's own status events aside)")
+        XCTAssertEqual(Set(keys), sent)
+        for callId in batch.callIds {
+            let expected = batch.events.filter { $0.callId == callId }.map(\.eventId)
+            XCTAssertEqual(keys.filter { key in expected.contains(key) }, expected, "\(callId) in order")
+        }
+        let busy = receiver.busy.withLock { $0 }
+        let overlapping = busy.enumerated().contains { index, request in
+            busy[(index + 1)...].contains { $0.from < request.until }
+        }
+        XCTAssertTrue(overlapping, "a request arrived before the previous answer left: calls were delivered at once")
+    }
 }
