@@ -47,13 +47,14 @@ public struct OutboxHook: IngestHook {
 /// Reading and writing outbox rows, shared by the hook (in the ingest transaction) and replay.
 enum OutboxRows {
     static let json = EventJSON()
+    static let callJSON = CallRecordJSON()
 
     static func enqueue(_ event: CallEvent, call: CallRecord?, endpointId: Int64, in db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO crm_outbox (endpoint_id, system_key, call_id, event_id, event, call, created_at_ms)
             VALUES (?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [endpointId, event.systemKey, event.callId, event.eventId, try json.encode(event),
-                                     try call.map { try JSONEncoder().encode($0) }, Clock.nowMillis()])
+                                     call.map(callJSON.encode), Clock.nowMillis()])
     }
 
     /// A recording that arrives on its own names its call: the call as stored, with the recording attached.
@@ -61,7 +62,7 @@ enum OutboxRows {
         guard event.type == .recordingAvailable, let callId = event.callId, let ref = event.ref,
               let body = try Data.fetchOne(db, sql: "SELECT body FROM calls WHERE system_key = ? AND call_id = ?",
                                            arguments: [event.systemKey, callId]),
-              let call = try? JSONDecoder().decode(CallRecord.self, from: body) else { return nil }
+              let call = try? callJSON.decode(body) else { return nil }
         return CallAssembler.attach(RecordingLink(ref: ref, agent: event.recording?.agent), to: call)
     }
 }

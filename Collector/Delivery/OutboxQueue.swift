@@ -69,7 +69,7 @@ extension CRMStore {
         guard let (row, callState, sealedSession, storedRecording) = found else { return nil }
         let event = try OutboxRows.json.decode(row["event"])
         let callBody: Data? = row["call"]
-        let call = try callBody.map { Self.withLatestRecording(try JSONDecoder().decode(CallRecord.self, from: $0), stored: storedRecording) }
+        let call = try callBody.map { Self.withLatestRecording(try OutboxRows.callJSON.decode($0), stored: storedRecording) }
         return ClaimedDelivery(
             id: row["id"], systemKey: row["system_key"], callId: row["call_id"], attempts: row["attempts"],
             job: DeliveryJob(event: event, call: call, callState: callState, session: try sealedSession.map { try box.open($0) }))
