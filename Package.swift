@@ -218,7 +218,7 @@ let package = Package(
             path: "Tests/AMIAgentTests", exclude: ["bench"]),
         .testTarget(
             name: "RemoteFilesTests",
-            dependencies: ["RemoteFiles", "AgentCore", "TamasLink", "TestSupport", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["RemoteFiles", "AgentCore", "TamasEvents", "TamasLink", "TestSupport", .product(name: "NIOCore", package: "swift-nio")],
             path: "Tests/RemoteFilesTests"),
         .testTarget(
             name: "CallerIDTests", dependencies: ["CallerIDProtocol", "TamasEvents", "TestSupport"],

@@ -11,7 +11,7 @@ final class CallerIDFuzzTests: XCTestCase {
         "RING\r\n", "DATE = 1105\r\n", "NMBR = 9495551212\r\n", "NAME = Jesse James\r\n", "OK\r\n",
     ]
 
-    private func input(_ random: inout TestRandom) -> [UInt8] {
+    private func input(_ random: inout SplitMix64) -> [UInt8] {
         var bytes: [UInt8] = []
         for _ in 0..<(20 + random.below(60)) {
             if random.below(4) == 0 {
@@ -32,7 +32,7 @@ final class CallerIDFuzzTests: XCTestCase {
         return bytes
     }
 
-    private func run(_ bytes: [UInt8], _ settings: CallerIDSettings, _ random: inout TestRandom) -> [CallEvent] {
+    private func run(_ bytes: [UInt8], _ settings: CallerIDSettings, _ random: inout SplitMix64) -> [CallEvent] {
         var decoder = CallerIDDecoder(settings: settings)
         var events: [CallEvent] = []
         var offset = 0
@@ -51,12 +51,12 @@ final class CallerIDFuzzTests: XCTestCase {
 
     func testNoCrashEveryEventValidAndReplayIdentical() throws {
         for iteration in 0..<300 {
-            var random = TestRandom(seed: UInt64(iteration) &* 7919)
+            var random = SplitMix64(seed: UInt64(iteration) &* 7919)
             let bytes = input(&random)
             let settings = segalSettings { $0.protocol = CallerIDProtocol.allCases[iteration % 3] }
             let fragmentSeed = random.next()
-            var first = TestRandom(seed: fragmentSeed)
-            var second = TestRandom(seed: fragmentSeed)
+            var first = SplitMix64(seed: fragmentSeed)
+            var second = SplitMix64(seed: fragmentSeed)
             let events = run(bytes, settings, &first)
             XCTAssertEqual(events, run(bytes, settings, &second), "iteration \(iteration)")
             for event in events {
@@ -68,7 +68,7 @@ final class CallerIDFuzzTests: XCTestCase {
     }
 
     func testFragmentationDoesNotChangeEventsAtOneInstant() {
-        var random = TestRandom(seed: 42)
+        var random = SplitMix64(seed: 42)
         for iteration in 0..<100 {
             let bytes = input(&random)
             let settings = segalSettings { $0.protocol = CallerIDProtocol.allCases[iteration % 3] }
@@ -89,7 +89,7 @@ final class CallerIDFuzzTests: XCTestCase {
 
     /// Every non-blank record the parser does not recognise must come out as line.unparsed.
     func testEveryUnknownRecordIsReported() {
-        var random = TestRandom(seed: 99)
+        var random = SplitMix64(seed: 99)
         for _ in 0..<500 {
             let junk = String((0..<(1 + random.below(12))).map { _ in Character(Unicode.Scalar(UInt8(33 + random.below(90)))) })
                 .replacingOccurrences(of: "@", with: "")

@@ -1,5 +1,6 @@
 import Foundation
 import RemoteFiles
+import TamasEvents
 import XCTest
 
 /// The pure FTP conversation: reply framing, passive addresses, listings, the login.
@@ -150,18 +151,6 @@ final class FTPProtocolTests: XCTestCase {
 
 /// Random input never traps the reply reader, and how the bytes are split never changes the replies.
 final class FTPProtocolFuzzTests: XCTestCase {
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-    }
-
     static let pieces = ["220", "-", " ", "\r\n", "\n", "150", "226", "211-", "211 ", "abc", "\u{0}", "\r", "999", "1", "(127,0,0,1,1,2)", "é"]
 
     func outcome(_ chunks: [ArraySlice<UInt8>]) -> (replies: [FTPReply], problem: FTPReplyReader.Problem?) {
@@ -178,7 +167,7 @@ final class FTPProtocolFuzzTests: XCTestCase {
     }
 
     func testRandomInputSplitAnywhereGivesTheSameReplies() {
-        var random = Generator(state: 20_240_102)
+        var random = SplitMix64(seed: 20_240_102)
         for round in 0..<3_000 {
             var bytes: [UInt8] = []
             for _ in 0..<random.below(40) {

@@ -12,7 +12,7 @@ final class SMDRFuzzTests: XCTestCase {
         let realLines = try ["italy-pattern-b__gestionecentralino.txt", "tde-kx824__delphi-service.txt",
                              "rs232-variants__lotus-project.txt", "manual-excerpts.txt"].flatMap(SMDRSample.lines)
             .map { Array($0.utf8) }
-        var random = TestRandom(seed: 0x5EED)
+        var random = SplitMix64(seed: 0x5EED)
         for round in 0..<60 {
             var input: [UInt8] = []
             for _ in 0..<random.int(20...120) {
@@ -29,7 +29,7 @@ final class SMDRFuzzTests: XCTestCase {
         }
     }
 
-    private func makeLine(from realLines: [[UInt8]], random: inout TestRandom) -> [UInt8] {
+    private func makeLine(from realLines: [[UInt8]], random: inout SplitMix64) -> [UInt8] {
         switch random.int(0...9) {
         case 0...2:
             return (0..<random.int(0...130)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
@@ -52,7 +52,7 @@ final class SMDRFuzzTests: XCTestCase {
         }
     }
 
-    private func feed(_ input: [UInt8], settings: SMDRSettings, random: inout TestRandom) -> [CallEvent] {
+    private func feed(_ input: [UInt8], settings: SMDRSettings, random: inout SplitMix64) -> [CallEvent] {
         var decoder = SMDRDecoder(settings: settings)
         var events: [CallEvent] = []
         var offset = 0

@@ -50,7 +50,7 @@ final class SMDRStabilityTests: XCTestCase {
     func testFragmentationDoesNotChangeTheEvents() throws {
         let bytes = try SMDRSample.bytes(file)
         let whole = SMDRCallTests.decode(try SMDRSample.lines(file), settings)
-        var random = TestRandom(seed: 7)
+        var random = SplitMix64(seed: 7)
         for _ in 0..<20 {
             var decoder = SMDRDecoder(settings: settings)
             var events: [CallEvent] = []
@@ -71,21 +71,4 @@ final class SMDRStabilityTests: XCTestCase {
         let second = SMDRCallTests.decode(line, SMDRSettings(systemKey: "b"))
         XCTAssertNotEqual(first.first?.callId, second.first?.callId)
     }
-}
-
-/// SplitMix64, written here so the tests' randomness never depends on the code under test.
-struct TestRandom {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
 }

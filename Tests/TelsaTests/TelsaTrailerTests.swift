@@ -49,14 +49,8 @@ final class TelsaTrailerTests: XCTestCase {
 
     func testRandomAndMutatedTailsNeverTrap() throws {
         let real = try fixtureTrailer()
-        var state: UInt64 = 2026
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var random = SplitMix64(seed: 2026)
+        func next() -> UInt64 { random.next() }
         var parsed = 0
         for iteration in 0..<2000 {
             var bytes: [UInt8]

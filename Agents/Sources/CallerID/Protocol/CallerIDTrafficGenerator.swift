@@ -1,3 +1,5 @@
+import TamasEvents
+
 /// Deterministic Segal traffic for end-to-end tests: the same seed always gives the same bytes
 /// and the same expected calls. Calls on different lines overlap, so their records interleave;
 /// calls on one line are separated by more than the ring timeout, so a missed call has ended
@@ -107,20 +109,5 @@ public struct CallerIDTrafficGenerator: Sendable {
         let minutes = seconds / 60
         let rest = seconds % 60
         return (minutes < 10 ? "0\(minutes)" : "\(minutes)") + (rest < 10 ? "0\(rest)" : "\(rest)")
-    }
-}
-
-/// Sebastiano Vigna's SplitMix64: tiny, seedable, and the same on every platform.
-struct SplitMix64: Sendable {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
     }
 }

@@ -62,14 +62,6 @@ public struct SMDRTrafficGenerator: Sendable {
     }
 }
 
-extension SplitMix64 {
-    mutating func int(_ range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.count))
-    }
-
-    mutating func chance(_ percent: Int) -> Bool { int(0...99) < percent }
-}
-
 private struct TrafficWriter {
     let generator: SMDRTrafficGenerator
     var random: SplitMix64
