@@ -261,8 +261,9 @@ final class PayamGostarDeliveryTests: XCTestCase {
         XCTAssertTrue(ended.isDone)
     }
 
-    func testRecordingThatArrivesAfterTheEndIsAddedToTheAnsweringChannel() throws {
-        var script = CallScript(callId: "c-rec")
+    /// An inbound call answered by 201 that PayamGostar already has, closed: what a recording
+    /// arriving after the end finds.
+    func answeredAndClosed(_ script: inout CallScript) -> (State, (event: CallEvent, call: CallRecord)) {
         var state = State()
         state.callId = 1
         state.closed = true
@@ -272,7 +273,12 @@ final class PayamGostarDeliveryTests: XCTestCase {
         ]
         _ = inboundRinging(&script)
         _ = script.event(.callAnswered, at: "2026-11-26T14:05:15+03:30") { $0.answeredBy = "201" }
-        let ended = script.event(.callEnded, at: "2026-11-26T14:06:00+03:30") { $0.disposition = .answered; $0.durationSec = 45 }
+        return (state, script.event(.callEnded, at: "2026-11-26T14:06:00+03:30") { $0.disposition = .answered; $0.durationSec = 45 })
+    }
+
+    func testRecordingThatArrivesAfterTheEndIsAddedToTheAnsweringChannel() throws {
+        var script = CallScript(callId: "c-rec")
+        let (state, ended) = answeredAndClosed(&script)
         let withRecording = script.attach(RecordingLink(ref: "rec-77.wav", agent: "tehran"))
         let result = drive(delivery((ended.event, withRecording), state: state, session: signedIn()), [ok()], now: now)
         assertJSONRequest(result.requests.first, .put, "/api/v1/telephony/channel", bearer: "tok-1", body: [
@@ -284,16 +290,7 @@ final class PayamGostarDeliveryTests: XCTestCase {
 
     func testRecordingLinkGoesInRecordedFileNameAndAFreshLinkForTheSameRecordingIsNotNews() throws {
         var script = CallScript(callId: "c-link")
-        var state = State()
-        state.callId = 1
-        state.closed = true
-        state.channels = [
-            ChannelProgress(peer: PeerKey(name: "01", type: .trunk), callChannelId: 10, status: .hangUp, response: .answered),
-            ChannelProgress(peer: PeerKey(name: "201", type: .extension), callChannelId: 11, status: .hangUp, response: .answered),
-        ]
-        _ = inboundRinging(&script)
-        _ = script.event(.callAnswered, at: "2026-11-26T14:05:15+03:30") { $0.answeredBy = "201" }
-        let ended = script.event(.callEnded, at: "2026-11-26T14:06:00+03:30") { $0.disposition = .answered; $0.durationSec = 45 }
+        let (state, ended) = answeredAndClosed(&script)
         let link = "https://tamas.example.com/recordings/rec-78.wav?expires=1795700000&signature=ab12"
         let withLink = script.attach(RecordingLink(ref: "rec-78.wav", agent: "tehran", url: link))
         let first = drive(delivery((ended.event, withLink), state: state, session: signedIn()), [ok()], now: now)
