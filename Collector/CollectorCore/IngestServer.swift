@@ -84,6 +84,9 @@ public struct IngestServer: Sendable {
         } catch let refusal as SessionRefusal {
             metrics.connectionsRefused.increment()
             log.warning("agent connection refused", metadata: ["reason": "\(refusal.reason)"])
+        } catch is CancellationError {
+            // Only a stopping collector cancels its sessions; the agent resends after it restarts.
+            log.info("agent connection closed: the collector is stopping")
         } catch {
             metrics.connectionsRefused.increment()
             log.warning("agent connection closed on error", metadata: ["error": "\(Self.describe(error))"])
