@@ -154,13 +154,13 @@ public final class CollectorStore: Sendable {
     }
 
     public func authenticate(agentId: String, secret: String) async throws -> Authentication {
-        let row = try await database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM agents WHERE id = ?", arguments: [agentId])
+        // A Sendable result, so that GRDB's asynchronous read is used, not the blocking one.
+        let found = try await database.read { db -> (AgentRecord, String)? in
+            try Row.fetchOne(db, sql: "SELECT * FROM agents WHERE id = ?", arguments: [agentId]).map { (Self.agent(from: $0), $0["secret_hash"]) }
         }
-        guard let row, Secrets.matches(secret, hash: row["secret_hash"]) else {
+        guard let (agent, secretHash) = found, Secrets.matches(secret, hash: secretHash) else {
             return .refused("unknown agent id or wrong secret")
         }
-        let agent = Self.agent(from: row)
         if agent.revoked { return .refused("agent '\(agent.name)' was revoked") }
         return .accepted(agent)
     }

@@ -8,6 +8,16 @@ struct Lane: Sendable, Equatable {
     var count: Int
 }
 
+/// An outbox row as read, before its JSON is decoded.
+struct OutboxEntry: Sendable {
+    var id: Int64
+    var systemKey: String
+    var callId: String?
+    var attempts: Int
+    var event: Data
+    var call: Data?
+}
+
 /// A delivery a worker is about to attempt.
 struct ClaimedDelivery: Sendable {
     var id: Int64
@@ -23,15 +33,21 @@ extension CRMStore {
         try await database.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM crm_endpoints ORDER BY id") }
     }
 
+    // Reads here return Sendable values, never a `Row`: with a non-Sendable result GRDB's
+    // blocking `read` is chosen, which parks a Swift concurrency thread until a reader is free,
+    // and an endpoint's workers together can then park all of them.
     func configuration(id: Int64) async throws -> EndpointConfiguration? {
-        let row = try await database.read { db in try Row.fetchOne(db, sql: "SELECT * FROM crm_endpoints WHERE id = ?", arguments: [id]) }
-        guard let row, let kind = EndpointKind(rawValue: row["kind"]) else { return nil }
-        let optionsText: String = row["options"]
-        return EndpointConfiguration(
-            id: id, name: row["name"], kind: kind, baseURL: row["base_url"], user: row["user_name"],
-            secret: try box.openText(row["sealed_secret"]), sealedSecret: row["sealed_secret"],
-            options: (try? JSONDecoder().decode(EndpointOptions.self, from: Data(optionsText.utf8))) ?? EndpointOptions(),
-            paused: row["paused"], authFailure: row["auth_failure"])
+        let box = self.box
+        return try await database.read { db -> EndpointConfiguration? in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM crm_endpoints WHERE id = ?", arguments: [id]),
+                  let kind = EndpointKind(rawValue: row["kind"]) else { return nil }
+            let optionsText: String = row["options"]
+            return EndpointConfiguration(
+                id: id, name: row["name"], kind: kind, baseURL: row["base_url"], user: row["user_name"],
+                secret: try box.openText(row["sealed_secret"]), sealedSecret: row["sealed_secret"],
+                options: (try? JSONDecoder().decode(EndpointOptions.self, from: Data(optionsText.utf8))) ?? EndpointOptions(),
+                paused: row["paused"], authFailure: row["auth_failure"])
+        }
     }
 
     /// Due deliveries whose call has no earlier delivery still waiting: a later event of a call
@@ -47,7 +63,7 @@ extension CRMStore {
     /// so no two workers ever hold the same row, and `headsSQL` keeps each call's events in order
     /// whichever worker holds them.
     func nextDelivery(endpointId: Int64, now: Int64, lane: Lane) async throws -> ClaimedDelivery? {
-        let found = try await database.read { db -> (Row, Data?, Data?, RecordingLink?)? in
+        let found = try await database.read { db -> (OutboxEntry, Data?, Data?, RecordingLink?)? in
             guard let row = try Row.fetchOne(db, sql: "SELECT o.* \(Self.headsSQL) AND o.id % ? = ? AND o.due_at_ms <= ? ORDER BY o.id LIMIT 1",
                                              arguments: [endpointId, lane.count, lane.index, now]) else { return nil }
             var callState: Data?
@@ -64,14 +80,15 @@ extension CRMStore {
                 }
             }
             let session = try Data.fetchOne(db, sql: "SELECT sealed_session FROM crm_endpoints WHERE id = ?", arguments: [endpointId])
-            return (row, callState, session, storedRecording)
+            let entry = OutboxEntry(id: row["id"], systemKey: row["system_key"], callId: row["call_id"], attempts: row["attempts"],
+                                    event: row["event"], call: row["call"])
+            return (entry, callState, session, storedRecording)
         }
-        guard let (row, callState, sealedSession, storedRecording) = found else { return nil }
-        let event = try OutboxRows.json.decode(row["event"])
-        let callBody: Data? = row["call"]
-        let call = try callBody.map { Self.withLatestRecording(try OutboxRows.callJSON.decode($0), stored: storedRecording) }
+        guard let (entry, callState, sealedSession, storedRecording) = found else { return nil }
+        let event = try OutboxRows.json.decode(entry.event)
+        let call = try entry.call.map { Self.withLatestRecording(try OutboxRows.callJSON.decode($0), stored: storedRecording) }
         return ClaimedDelivery(
-            id: row["id"], systemKey: row["system_key"], callId: row["call_id"], attempts: row["attempts"],
+            id: entry.id, systemKey: entry.systemKey, callId: entry.callId, attempts: entry.attempts,
             job: DeliveryJob(event: event, call: call, callState: callState, session: try sealedSession.map { try box.open($0) }))
     }
 
