@@ -130,6 +130,7 @@ let package = Package(
             dependencies: [
                 "TamasEvents", "TamasLink",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -196,6 +197,7 @@ let package = Package(
             dependencies: [
                 "TamasEvents", "TamasLink", "AgentCore", "CollectorCore", "CRMDelivery",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -260,7 +262,11 @@ let package = Package(
         ),
         .testTarget(
             name: "CollectorCoreTests",
-            dependencies: ["CollectorCore", "TamasEvents", "TamasLink", .product(name: "NIOFoundationCompat", package: "swift-nio")],
+            dependencies: [
+                "CollectorCore", "TamasEvents", "TamasLink",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
             path: "Tests/CollectorCoreTests"
         ),
         .testTarget(

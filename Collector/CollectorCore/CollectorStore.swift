@@ -16,6 +16,7 @@ public final class CollectorStore: Sendable {
     /// that what they derive from an event commits in the same transaction as the event.
     public let database: DatabasePool
     private let hooks: [any IngestHook]
+    private let checkpointer: WALCheckpointer
     /// How far outside a call a recording may start or end and still be linked to it.
     public let recordingToleranceSeconds: Int
 
@@ -30,6 +31,7 @@ public final class CollectorStore: Sendable {
             // 16 MiB instead of SQLite's 2 MiB: the (system_key, event_id) index takes inserts all
             // over, and re-reading its pages from the OS showed in the ingest profile.
             try db.execute(sql: "PRAGMA cache_size = -16384")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(WALCheckpointer.writerBackstopPages)")
         }
         // Another process on the same file (a benchmark, an operator's sqlite3 shell) waits its turn instead of failing.
         configuration.busyMode = .timeout(5)
@@ -38,6 +40,7 @@ public final class CollectorStore: Sendable {
         var migrator = Self.migrator
         for migration in extensions { migrator.registerMigration(migration.name, migrate: migration.migrate) }
         try migrator.migrate(database)
+        checkpointer = try WALCheckpointer(path: path)
     }
 
     static var migrator: DatabaseMigrator {
@@ -238,13 +241,14 @@ public final class CollectorStore: Sendable {
     public func commit(_ batches: [PreparedBatch]) async throws -> [IngestResult] {
         let now = Self.nowMillis()
         let hooks = self.hooks
+        defer { Task { [checkpointer] in await checkpointer.logGrew() } }
         return try await database.write { db in
-            let insert = try db.cachedStatement(sql: """
+            let insert = try IngestStatement(db, sql: """
                 INSERT OR IGNORE INTO events (system_key, event_id, type, call_id, at_ms, agent_id, received_at_ms, body)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-            let selectCall = try db.cachedStatement(sql: "SELECT body FROM calls WHERE system_key = ? AND call_id = ?")
-            let upsertCall = try db.cachedStatement(sql: """
+            let selectCall = try IngestStatement(db, sql: "SELECT body FROM calls WHERE system_key = ? AND call_id = ?")
+            let upsertCall = try IngestStatement(db, sql: """
                 INSERT OR REPLACE INTO calls (system_key, call_id, started_at_ms, phase, updated_at_ms, body) VALUES (?, ?, ?, ?, ?, ?)
                 """)
             let quarantine = try db.cachedStatement(sql: "INSERT INTO quarantine (agent_id, received_at_ms, reason, body) VALUES (?, ?, ?, ?)")
@@ -262,8 +266,8 @@ public final class CollectorStore: Sendable {
                 var result = IngestResult()
                 var newestEvent: Int64?
                 for (event, body) in batch.valid {
-                    try insert.execute(arguments: [event.systemKey, event.eventId, event.type.rawValue, event.callId,
-                                                   event.at.epochMillis, batch.agent.id, now, body])
+                    try insert.execute(.text(event.systemKey), .text(event.eventId), .text(event.type.rawValue), .text(event.callId),
+                                       .integer(event.at.epochMillis), .text(batch.agent.id), .integer(now), .blob(body))
                     guard db.changesCount == 1 else {
                         result.duplicates += 1
                         continue
@@ -285,11 +289,10 @@ public final class CollectorStore: Sendable {
                 try updateAgent.execute(arguments: [Int64(batch.lastSequence), result.stored, newestEvent, newestEvent, now, batch.agent.id])
                 results.append(result)
             }
-            let linker = RecordingLinker(db: db, toleranceSeconds: recordingToleranceSeconds)
+            var linker = RecordingLinker(db: db, toleranceSeconds: recordingToleranceSeconds)
             for key in callOrder {
                 guard let events = callEvents[key], let first = events.first, let callId = first.callId else { continue }
-                var call = try Data.fetchOne(selectCall, arguments: [first.systemKey, callId])
-                    .flatMap { try? json.decode($0) }
+                var call = try selectCall.fetchBlob(.text(first.systemKey), .text(callId)).flatMap { try? json.decode($0) }
                 for event in events {
                     call = CallAssembler.apply(event, to: call)
                     for hook in hooks { try hook.didStore(event, call: call, in: db) }
@@ -298,8 +301,8 @@ public final class CollectorStore: Sendable {
                 if assembled.phase == .ended, assembled.recording == nil, let recording = try linker.recording(for: assembled) {
                     assembled = CallAssembler.attach(recording, to: assembled)
                 }
-                try upsertCall.execute(arguments: [assembled.systemKey, assembled.callId, assembled.startedAt?.epochMillis,
-                                                   assembled.phase.rawValue, now, json.encode(assembled)])
+                try upsertCall.execute(.text(assembled.systemKey), .text(assembled.callId), .integer(assembled.startedAt?.epochMillis),
+                                       .text(assembled.phase.rawValue), .integer(now), .blob(json.encode(assembled)))
             }
             for (event, agent) in otherStored {
                 var call: CallRecord?
@@ -499,13 +502,22 @@ struct RecordingLinker {
     let db: Database
     let toleranceSeconds: Int
     private let json = CallRecordJSON()
+    /// Whether a system has recordings waiting for a call, asked once per transaction: most
+    /// ended calls find none, and the ingest transaction is the step every agent waits on.
+    private var hasUnmatched: [String: Bool] = [:]
+
+    init(db: Database, toleranceSeconds: Int) {
+        self.db = db
+        self.toleranceSeconds = toleranceSeconds
+    }
     /// The longest call a recording is compared against when looking for candidates.
     static let longestCallMillis: Int64 = 6 * 3600 * 1000
     static let linkRecording = "UPDATE recordings SET call_id = ? WHERE system_key = ? AND ref = ?"
 
     /// Records the announcement and returns the call it was linked to, if any.
-    func announce(_ event: CallEvent, agent: String) throws -> CallRecord? {
+    mutating func announce(_ event: CallEvent, agent: String) throws -> CallRecord? {
         guard let ref = event.ref else { return nil }
+        hasUnmatched[event.systemKey] = nil
         let started = (event.startedAt ?? event.at).epochMillis
         try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO recordings (system_key, ref, line, started_at_ms, duration_sec, agent) VALUES (?, ?, ?, ?, ?, ?)
@@ -523,8 +535,8 @@ struct RecordingLinker {
     }
 
     /// An unmatched recording on this call's line for which this call is the best match.
-    func recording(for call: CallRecord) throws -> RecordingLink? {
-        guard let line = call.line, let started = call.startedAt else { return nil }
+    mutating func recording(for call: CallRecord) throws -> RecordingLink? {
+        guard let line = call.line, let started = call.startedAt, try unmatchedRecordingsExist(system: call.systemKey) else { return nil }
         let tolerance = Int64(toleranceSeconds) * 1000
         let end = (call.endedAt ?? started).epochMillis
         let rows = try Row.fetchAll(db.cachedStatement(sql: """
@@ -545,6 +557,15 @@ struct RecordingLinker {
             return RecordingLink(ref: ref, agent: row["agent"])
         }
         return nil
+    }
+
+    private mutating func unmatchedRecordingsExist(system: String) throws -> Bool {
+        if let known = hasUnmatched[system] { return known }
+        let exists = try Bool.fetchOne(db.cachedStatement(sql: """
+            SELECT EXISTS (SELECT 1 FROM recordings WHERE system_key = ? AND call_id IS NULL)
+            """), arguments: [system]) ?? false
+        hasUnmatched[system] = exists
+        return exists
     }
 
     private func calls(around recording: RecordingMatcher.Recording) throws -> [CallRecord] {
