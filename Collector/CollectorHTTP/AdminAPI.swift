@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import TamasEvents
 import TamasLink
 
@@ -45,8 +46,24 @@ public struct AdminAPI: Sendable {
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "tamas-collector"),
             onServerRunning: { channel in onBound(channel.localAddress?.port ?? 0) },
             logger: logger)
-        try await app.run()
+        // A stopping collector cancels this task. Cancelling the server outright cuts every
+        // connection and Hummingbird logs each as an error, so a routine stop looked like a
+        // failure; a graceful shutdown stops accepting and lets requests in flight finish,
+        // and only one still running after `drainSeconds` (a long poll) is cut.
+        let server = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let serving = Task { try await server.run() }
+        try await withTaskCancellationHandler {
+            try await serving.value
+        } onCancel: {
+            Task {
+                await server.triggerGracefulShutdown()
+                try? await Task.sleep(for: .seconds(Self.drainSeconds))
+                serving.cancel()
+            }
+        }
     }
+
+    static let drainSeconds = 2
 
     func makeRouter() throws -> Router<BasicRequestContext> {
         let router = Router()
