@@ -19,6 +19,19 @@ public struct FTPReply: Sendable, Equatable {
     public var isCompletion: Bool { (200..<300).contains(code) }
     public var isIntermediate: Bool { (300..<400).contains(code) }
     public var text: String { lines.joined(separator: " / ") }
+
+    /// The failure a refused file or folder command means. 550/450 are the standard "no such
+    /// file"; pyftpdlib answers MLSD of a missing folder with 501 "No such directory", and a
+    /// search of a dated folder that does not exist yet must read that as missing, not broken.
+    public func fileProblem(server: String, path: String) -> RemoteFilesError {
+        let text = text.lowercased()
+        if code == 550, text.contains("permission") || text.contains("denied") { return .permissionDenied(server: server, path: path) }
+        if code == 550 || code == 450 { return .notFound(server: server, path: path) }
+        if (500..<600).contains(code), text.contains("no such") || text.contains("not found") || text.contains("does not exist") {
+            return .notFound(server: server, path: path)
+        }
+        return .failed(server: server, path: path, reason: "\(code) \(self.text)")
+    }
 }
 
 /// A bounded, fragmentation-proof reader of control-connection replies. A multi-line reply

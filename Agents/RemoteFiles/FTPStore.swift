@@ -207,9 +207,6 @@ final class FTPStore: RemoteFileStore, @unchecked Sendable {
     }
 
     private func fileFailure(_ reply: FTPReply, path: String) -> RemoteFilesError {
-        let text = reply.text.lowercased()
-        if reply.code == 550, text.contains("permission") || text.contains("denied") { return .permissionDenied(server: server, path: path) }
-        if reply.code == 550 || reply.code == 450 { return .notFound(server: server, path: path) }
-        return .failed(server: server, path: path, reason: "\(reply.code) \(reply.text)")
+        reply.fileProblem(server: server, path: path)
     }
 }

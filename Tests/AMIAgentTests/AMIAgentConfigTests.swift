@@ -55,6 +55,7 @@ final class AMIAgentConfigTests: XCTestCase {
               pingTimeoutSeconds: 5
               quietAfterSeconds: 600
               spyAuditLog: /var/log/tamas-spy.log
+              recordingSearchDelaySeconds: 2.5
 
             """)
         let settings = try AMIAgentSettings.read(AgentConfig.load(path: path))
@@ -76,12 +77,16 @@ final class AMIAgentConfigTests: XCTestCase {
         XCTAssertEqual(ami.numberPlan.releaseCode, "9")
         XCTAssertEqual(ami.numberPlan.cityCode, "21")
         XCTAssertEqual(settings.spyAuditLog, "/var/log/tamas-spy.log")
+        XCTAssertEqual(settings.recordingSearchDelaySeconds, 2.5)
     }
 
     func testDefaultsNeedOnlyUserAndSecret() throws {
         let path = try write(base + "ami:\n  username: crm\n  secret: abc\n")
-        let ami = try AMIAgentSettings.read(AgentConfig.load(path: path)).ami
+        let settings = try AMIAgentSettings.read(AgentConfig.load(path: path))
+        let ami = settings.ami
         let defaults = AMISettings()
+        XCTAssertEqual(settings.recordingSearchDelaySeconds, 10)
+        XCTAssertFalse(ami.searchRecordingsByUniqueid, "the client turns it on only when recordingDownload is set")
         XCTAssertEqual(ami.port, 5038)
         XCTAssertEqual(ami.host, defaults.host)
         XCTAssertEqual(ami.originateContext, "from-internal")
@@ -105,6 +110,10 @@ final class AMIAgentConfigTests: XCTestCase {
         let badVersion = try write(base + "ami:\n  username: crm\n  secret: abc\n  version: \"12\"\n")
         XCTAssertThrowsError(try AMIAgentSettings.read(AgentConfig.load(path: badVersion))) { error in
             XCTAssertTrue("\(error)".contains("ami.version: must be one of auto, 1.4, 1.8, 11, 13+, not '12'"), "\(error)")
+        }
+        let longDelay = try write(base + "ami:\n  username: crm\n  secret: abc\n  recordingSearchDelaySeconds: 900\n")
+        XCTAssertThrowsError(try AMIAgentSettings.read(AgentConfig.load(path: longDelay))) { error in
+            XCTAssertTrue("\(error)".contains("ami.recordingSearchDelaySeconds: must be a number between 0.0 and 600.0, not '900'"), "\(error)")
         }
     }
 }

@@ -36,9 +36,9 @@ final class AMIRecordingDownloadTests: XCTestCase {
     }
 
     /// The `ami:` lines that point recordings at the test's sshd.
-    func downloadLines(credential: [String]? = nil, recordingPath: String? = nil) -> [String] {
+    func downloadLines(credential: [String]? = nil, recordingPath: String? = nil, user: String? = nil) -> [String] {
         ["recordingPath: \(recordingPath ?? monitor.path)", "recordingDownload:", "  protocol: sftp", "  port: \(sshd.port)",
-         "  user: \(sshd.user)", "  timeoutSeconds: 10",
+         "  user: \(user ?? sshd.user)", "  timeoutSeconds: 10",
          "  knownHostsFile: \(folder.appendingPathComponent("agent-data/known_hosts").path)"]
             + (credential ?? ["  privateKeyFile: \(sshd.clientKey.path)"])
     }
@@ -102,6 +102,35 @@ final class AMIRecordingDownloadTests: XCTestCase {
         XCTAssertEqual(try testFiles(good).status, 0, "the accepted key is the pin from now on")
     }
 
+    /// A password login that succeeds. The machine's real users keep their passwords: the test
+    /// creates a throw-away user (which needs root, as in CI), gives it a random password and
+    /// removes it again; the test's sshd accepts passwords (PasswordAuthentication yes, no PAM).
+    func testTestFilesLogsInWithAPassword() throws {
+        guard getuid() == 0 else {
+            throw XCTSkip("the password login needs a throw-away user, and creating one needs root (CI runs the tests as root)")
+        }
+        let user = "tamas-sftp-test"
+        _ = try runToolAllowingFailure("/usr/sbin/userdel", [user])
+        try runTool("/usr/sbin/useradd", ["--no-create-home", "--shell", "/usr/sbin/nologin", user])
+        addTeardownBlock { _ = try? runToolAllowingFailure("/usr/sbin/userdel", [user]) }
+        let password = "pw-\(UUID().uuidString)"
+        try runTool("/usr/sbin/chpasswd", [], input: Data("\(user):\(password)\n".utf8))
+        _ = try writeRecording(bytes: 1234)
+
+        let config = try standaloneConfig(folder, port: 1, extra: downloadLines(credential: ["  password: \(password)"], user: user))
+        let result = try testFiles(config)
+        XCTAssertEqual(result.status, 0, result.output + result.error + "\nsshd log:\n" + sshd.log.suffix(2000))
+        XCTAssertTrue(result.output.contains("server: SFTP 127.0.0.1:\(sshd.port) as \(user)"), result.output)
+        XCTAssertTrue(result.output.contains("login: accepted"), result.output)
+        XCTAssertTrue(result.output.contains("1234 bytes  \(recordingPath.path)"), result.output)
+        XCTAssertFalse((result.output + result.error).contains(password), "the password is never printed")
+
+        let wrong = try standaloneConfig(folder, port: 1, extra: downloadLines(credential: ["  password: not-\(password)"], user: user))
+        let refused = try testFiles(wrong)
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.output.contains("refused the login of '\(user)': wrong password"), refused.output)
+    }
+
     // MARK: - End to end
 
     func testTheRecordingOfAnAMICallIsDownloadedThroughTheCollector() throws {
@@ -130,15 +159,8 @@ final class AMIRecordingDownloadTests: XCTestCase {
         }, "agent log:\n\(agent.log.suffix(3000))")
         XCTAssertEqual(ref, recordingPath.path)
 
-        let token = try String(contentsOf: collector.dataDir.appendingPathComponent("admin.token"), encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        let encoded = ref.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._"))) ?? ref
         func get(_ range: String?) throws -> (status: String, body: Data) {
-            let output = folder.appendingPathComponent("download-\(UUID().uuidString.prefix(6))")
-            let result = try runToolAllowingFailure("/usr/bin/curl", [
-                "-sS", "--max-time", "60", "-o", output.path, "-w", "%{http_code}", "-H", "Authorization: Bearer \(token)",
-            ] + (range.map { ["-H", "Range: \($0)"] } ?? []) + ["\(collector.url)/api/v1/recordings/\(encoded)"], timeout: 70)
-            return (result.output, (try? Data(contentsOf: output)) ?? Data())
+            try downloadRecording(ref, through: collector, range: range, into: folder)
         }
         let whole = try get(nil)
         XCTAssertEqual(whole.status, "200", String(decoding: whole.body.prefix(500), as: UTF8.self) + "\nagent log:\n\(agent.log.suffix(3000))")
@@ -161,6 +183,135 @@ final class AMIRecordingDownloadTests: XCTestCase {
         XCTAssertTrue((linked["error"] as? String ?? "").contains("a symbolic link"), "\(linked)")
         XCTAssertFalse(agent.log.contains("BEGIN OPENSSH PRIVATE KEY"))
     }
+
+    /// No channel variable names the recording (a FreePBX without CDR(recordingfile) in the
+    /// events): the agent finds the file by the call's Uniqueid in the dated folder of the
+    /// call's start, over SFTP, and the collector attaches it to the call and serves it.
+    func testARecordingNamedOnlyByTheCallsUniqueidIsFoundOverSFTPAndServedByTheCollector() throws {
+        var generator = SystemRandomNumberGenerator()
+        let content = Data((0..<300_000).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        // The call starts when the test double sends it (the capture has no times); a test
+        // running across midnight finds the folder of either day.
+        var written: [String] = []
+        for date in [Date(), Date().addingTimeInterval(120)] {
+            let day = datedFolder(date)
+            let dayFolder = monitor.appendingPathComponent(day)
+            try FileManager.default.createDirectory(at: dayFolder, withIntermediateDirectories: true)
+            let stamp = day.replacingOccurrences(of: "/", with: "")
+            let file = dayFolder.appendingPathComponent("internal-202-150010001-\(stamp)-161610-\(Self.uniqueid).wav")
+            try content.write(to: file)
+            try Data(repeating: 9, count: 1000).write(to: dayFolder.appendingPathComponent("internal-202-150010001-\(stamp)-161610-\(Self.uniqueid)0.wav"))
+            written.append(file.path)
+        }
+        let agentLog = try runCallAndWaitForItsRecording(downloadLines() + ["recordingSearchDelaySeconds: 0.5"]) { ref in
+            XCTAssertTrue(written.contains(ref), "\(ref) is one of \(written)")
+            return content
+        }
+        XCTAssertTrue(agentLog.contains("recording found by the call's id"), agentLog)
+        XCTAssertFalse(agentLog.contains("BEGIN OPENSSH PRIVATE KEY"))
+    }
+
+    /// A call without any recording: one info line after the retries, nothing announced.
+    func testACallWithoutARecordingFileLogsOneLineAfterItsRetries() throws {
+        let script = try AMITestDouble.wireMessages(fromJSONCapture: Fixtures.data("ami/cacofonisk_ast13plus_internal_ab_success_a_hangup.json.txt"))
+        let collector = try CollectorUnderTest(name: "ami-no-recording")
+        let pbx = AMITestDouble(dialect: .asterisk16)
+        pbx.script = script
+        try pbx.start()
+        let config = try collector.enrollAgent("asterisk-1", systems: ["voipgrid"], folder: folder,
+                                               extra: amiSection(port: pbx.port, extra: downloadLines() + ["recordingSearchDelaySeconds: 0.3"]))
+        try useVoipgridNumbering(config)
+        let agent = try ChildProcess("tamas-agent", ["ami", "run", "--config", config.path], name: "ami-agent")
+        addTeardownBlock {
+            agent.kill9()
+            pbx.stop()
+        }
+        XCTAssertTrue(eventually(timeout: 40) { agent.log.contains("no recording for the call") }, "agent log:\n\(agent.log.suffix(3000))")
+        let lines = agent.log.split(separator: "\n").filter { $0.contains("no recording for the call") }
+        XCTAssertEqual(lines.count, 1, agent.log)
+        XCTAssertTrue(lines.first?.contains("-\(Self.uniqueid).wav") ?? false, "\(lines)")
+        XCTAssertTrue(lines.first?.contains("attempts=3") ?? false, "\(lines)")
+        let alarms = agent.log.split(separator: "\n").filter { $0.contains("recording") && ($0.contains("error") || $0.contains("warning")) }
+        XCTAssertEqual(alarms, [], "a missing file is no error")
+        XCTAssertEqual(try collector.events().filter { $0["type"] as? String == "recording.available" }.count, 0)
+    }
+
+    /// Runs the capture's call (no recording variables) through agent and collector and waits
+    /// until the collector's call shows a recording; `expect` checks the ref and returns the
+    /// bytes the recording endpoint must serve. Returns the agent's log.
+    func runCallAndWaitForItsRecording(_ lines: [String], expect: (String) throws -> Data) throws -> String {
+        try runCallWithoutRecordingVariables(folder: folder, name: "ami-search-sftp", downloadLines: lines, expect: expect)
+    }
+}
+
+/// `yyyy/MM/dd` of `date` in this machine's time zone, as the agent (a child process with the
+/// same zone) dates a call's folder.
+func datedFolder(_ date: Date) -> String {
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = .current
+    let parts = calendar.dateComponents([.year, .month, .day], from: date)
+    func two(_ value: Int?) -> String { String(format: "%02d", value ?? 0) }
+    return "\(parts.year ?? 0)/\(two(parts.month))/\(two(parts.day))"
+}
+
+/// GET `/api/v1/recordings/<ref>` from the collector as the admin, optionally a byte range.
+func downloadRecording(_ ref: String, through collector: CollectorUnderTest, range: String? = nil, into folder: URL) throws -> (status: String, body: Data) {
+    let token = try String(contentsOf: collector.dataDir.appendingPathComponent("admin.token"), encoding: .utf8)
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+    let encoded = ref.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._"))) ?? ref
+    let output = folder.appendingPathComponent("download-\(UUID().uuidString.prefix(6))")
+    let result = try runToolAllowingFailure("/usr/bin/curl", [
+        "-sS", "--max-time", "60", "-o", output.path, "-w", "%{http_code}", "-H", "Authorization: Bearer \(token)",
+    ] + (range.map { ["-H", "Range: \($0)"] } ?? []) + ["\(collector.url)/api/v1/recordings/\(encoded)"], timeout: 70)
+    return (result.output, (try? Data(contentsOf: output)) ?? Data())
+}
+
+/// The cacofonisk capture of 201 calling 202 (Uniqueid `195176c06ab8-1529936170.42`), with no
+/// channel variable naming a recording, through a real agent and collector: waits for the
+/// collector's call to carry a recording, checks it is announced once and that the recording
+/// endpoint serves exactly the bytes `expect` returns for the ref. Returns the agent's log.
+func runCallWithoutRecordingVariables(folder: URL, name: String, downloadLines: [String], expect: (String) throws -> Data,
+                                      file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    let script = try AMITestDouble.wireMessages(fromJSONCapture: Fixtures.data("ami/cacofonisk_ast13plus_internal_ab_success_a_hangup.json.txt"))
+    XCTAssertFalse(script.contains { $0.contains("MIXMONITOR") || $0.contains("CALLFILENAME") || $0.contains("recordingfile") },
+                   "the capture names no recording", file: file, line: line)
+    let collector = try CollectorUnderTest(name: name)
+    let pbx = AMITestDouble(dialect: .asterisk16)
+    pbx.script = script
+    try pbx.start()
+    let config = try collector.enrollAgent("asterisk-1", systems: ["voipgrid"], folder: folder,
+                                           extra: amiSection(port: pbx.port, extra: downloadLines))
+    try useVoipgridNumbering(config)
+    let agent = try ChildProcess("tamas-agent", ["ami", "run", "--config", config.path], name: "ami-agent")
+    defer {
+        agent.kill9()
+        pbx.stop()
+    }
+    var call: [String: Any] = [:]
+    let attached = try eventually(timeout: 40) {
+        call = try collector.calls().first { ($0["recording"] as? [String: Any])?["ref"] != nil } ?? [:]
+        return !call.isEmpty
+    }
+    guard attached else {
+        XCTFail("no call got a recording; agent log:\n\(agent.log.suffix(3000))", file: file, line: line)
+        return agent.log
+    }
+    let ref = (call["recording"] as? [String: Any])?["ref"] as? String ?? ""
+    XCTAssertEqual(call["callId"] as? String, try collector.events().first { $0["type"] as? String == "call.ended" }?["callId"] as? String,
+                   file: file, line: line)
+    XCTAssertEqual(call["answeredBy"] as? String, "150010002", file: file, line: line)
+    XCTAssertEqual((call["recording"] as? [String: Any])?["agent"] as? String, "asterisk-1", file: file, line: line)
+    let content = try expect(ref)
+    let whole = try downloadRecording(ref, through: collector, into: folder)
+    XCTAssertEqual(whole.status, "200", String(decoding: whole.body.prefix(300), as: UTF8.self) + "\nagent log:\n\(agent.log.suffix(3000))",
+                   file: file, line: line)
+    XCTAssertEqual(whole.body, content, "the recording arrives byte for byte from the PBX through agent and collector", file: file, line: line)
+    let partial = try downloadRecording(ref, through: collector, range: "bytes=1000-1999", into: folder)
+    XCTAssertEqual(partial.status, "206", file: file, line: line)
+    XCTAssertEqual(partial.body, content[1000..<2000], file: file, line: line)
+    let announced = try collector.events().filter { $0["type"] as? String == "recording.available" }
+    XCTAssertEqual(announced.map { $0["ref"] as? String }, [ref], "announced once", file: file, line: line)
+    return agent.log
 }
 
 /// `tamas-agent ami test-files` over passive FTP (systems without SSH, such as MyPBX), against pyftpdlib.
@@ -201,5 +352,24 @@ final class AMIRecordingDownloadFTPTests: XCTestCase {
         XCTAssertEqual(wrong.status, 1)
         XCTAssertTrue(wrong.output.contains("127.0.0.1:\(server.port) refused the login of 'recordings': 530"), wrong.output)
         XCTAssertFalse((wrong.output + wrong.error).contains("nope-nope"))
+    }
+
+    /// Over FTP, with the file directly in the recording folder (old Elastix, no dated
+    /// folders): found by the call's Uniqueid, then fetched over FTP through the collector's
+    /// recording endpoint, byte for byte.
+    func testARecordingInTheFlatFolderIsFoundOverFTPAndServedByTheCollector() throws {
+        var generator = SystemRandomNumberGenerator()
+        let content = Data((0..<250_000).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        let name = "exten-202-150010001-20180625-161610-\(AMIRecordingDownloadTests.uniqueid).wav"
+        try content.write(to: folder.appendingPathComponent("ftp-root/monitor/\(name)"))
+        let log = try runCallWithoutRecordingVariables(folder: folder, name: "ami-search-ftp", downloadLines: [
+            "recordingPath: /monitor", "recordingSearchDelaySeconds: 0.5", "recordingDownload:", "  protocol: ftp", "  host: 127.0.0.1",
+            "  port: \(server.port)", "  user: \(server.user)", "  password: \(server.password)",
+        ]) { ref in
+            XCTAssertEqual(ref, "/monitor/\(name)")
+            return content
+        }
+        XCTAssertTrue(log.contains("recording found by the call's id"), log)
+        XCTAssertFalse(log.contains(server.password), "the FTP password is never logged")
     }
 }

@@ -209,4 +209,20 @@ final class ClientStateMachineTests: XCTestCase {
         XCTAssertEqual(events.map(\.type), [.extensionState])
         XCTAssertEqual(client.tracker.technology(ofExtension: "201"), .pjsip)
     }
+
+    /// A call that ends without a recording variable comes out as the call's events, then one
+    /// `.searchRecording` for the adapter, in the same `receive` that carried the last Hangup.
+    func testARecordingSearchFollowsTheEndedCall() {
+        var client = loggedIn(settings { $0.searchRecordingsByUniqueid = true })
+        var outputs: [AMIClientStateMachine.Output] = []
+        for message in HandBuiltStreamTests.blindTransferStream() {
+            outputs = client.receive(Wire.bytes(Wire.message(message)), now: t0)
+        }
+        guard outputs.count == 2, case .events(let events) = outputs[0], case .searchRecording(let search) = outputs[1] else {
+            return XCTFail("\(outputs)")
+        }
+        XCTAssertEqual(events.last?.type, .callEnded)
+        XCTAssertEqual(search.callId, events.last?.callId)
+        XCTAssertEqual(search.candidates.fileNameSuffixes.first, "-1764150400.50.wav")
+    }
 }

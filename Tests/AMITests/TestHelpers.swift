@@ -16,7 +16,9 @@ struct StreamRunner {
     var stream: AMIEventStream
     var now: Timestamp
 
-    init(settings: AMISettings, start: Timestamp = Timestamp(epochMillis: 1_764_150_000_000, offsetSeconds: 12_600)) {
+    static let defaultStart = Timestamp(epochMillis: 1_764_150_000_000, offsetSeconds: 12_600)
+
+    init(settings: AMISettings, start: Timestamp = StreamRunner.defaultStart) {
         stream = AMIEventStream(settings: settings)
         now = start
     }

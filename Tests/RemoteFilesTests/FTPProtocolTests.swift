@@ -53,6 +53,19 @@ final class FTPProtocolTests: XCTestCase {
         XCTAssertThrowsError(try codes.feed(Array("600 no such class\r\n".utf8)), "reply classes are 1 to 5")
     }
 
+    func testRefusedFileCommandsMeanMissingDeniedOrFailed() {
+        func problem(_ code: Int, _ text: String) -> RemoteFilesError {
+            FTPReply(code: code, lines: [text]).fileProblem(server: "pbx:21", path: "/monitor/2026/01/02")
+        }
+        XCTAssertEqual(problem(550, "No such file or directory."), .notFound(server: "pbx:21", path: "/monitor/2026/01/02"))
+        XCTAssertEqual(problem(450, "Requested file action not taken."), .notFound(server: "pbx:21", path: "/monitor/2026/01/02"))
+        XCTAssertEqual(problem(501, "No such directory."), .notFound(server: "pbx:21", path: "/monitor/2026/01/02"), "pyftpdlib's MLSD of a missing folder")
+        XCTAssertEqual(problem(550, "Permission denied."), .permissionDenied(server: "pbx:21", path: "/monitor/2026/01/02"))
+        XCTAssertEqual(problem(501, "Invalid argument."), .failed(server: "pbx:21", path: "/monitor/2026/01/02", reason: "501 Invalid argument."))
+        XCTAssertEqual(problem(421, "No such luck, closing."), .failed(server: "pbx:21", path: "/monitor/2026/01/02", reason: "421 No such luck, closing."),
+                       "a 4xx other than 450 is no answer about the file")
+    }
+
     func testPassiveReplies() {
         let pasv = FTPPassive.parse227(FTPReply(code: 227, lines: ["Entering Passive Mode (127,0,0,1,195,80)."]))
         XCTAssertEqual(pasv?.host, "127.0.0.1")

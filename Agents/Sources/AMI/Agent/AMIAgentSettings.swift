@@ -15,12 +15,18 @@ public struct AMIAgentSettings: Sendable {
     public var spyAuditLog: String
     /// How recordings are fetched from the Asterisk server; nil when downloads are off.
     public var recordingDownload: RemoteFilesSettings?
+    /// How long after a hangup the recording folder is first searched for a call no channel
+    /// variable named a recording for, and the wait before each of the retries: Asterisk may
+    /// still be closing (or FreePBX converting) the file when the hangup arrives.
+    public var recordingSearchDelaySeconds: Double
 
-    public init(ami: AMISettings, quietAfterSeconds: Int = 300, spyAuditLog: String, recordingDownload: RemoteFilesSettings? = nil) {
+    public init(ami: AMISettings, quietAfterSeconds: Int = 300, spyAuditLog: String, recordingDownload: RemoteFilesSettings? = nil,
+                recordingSearchDelaySeconds: Double = 10) {
         self.ami = ami
         self.quietAfterSeconds = quietAfterSeconds
         self.spyAuditLog = spyAuditLog
         self.recordingDownload = recordingDownload
+        self.recordingSearchDelaySeconds = recordingSearchDelaySeconds
     }
 
     static let keys: Set<String> = [
@@ -28,7 +34,7 @@ public struct AMIAgentSettings: Sendable {
         "originateContext", "originateTimeoutSeconds", "channelTechnology", "trunkPeers", "extensionPeers",
         "extensionDigitsMin", "extensionDigitsMax", "trunkContexts", "extensionContexts", "recordingEnabled",
         "recordingPath", "ignoredEvents", "pingIntervalSeconds", "pingTimeoutSeconds", "quietAfterSeconds", "spyAuditLog",
-        "recordingDownload",
+        "recordingDownload", "recordingSearchDelaySeconds",
     ]
 
     /// Reads `ami:`; numbering (release code, country and city code) and the system key come from `system:`.
@@ -76,7 +82,8 @@ public struct AMIAgentSettings: Sendable {
             quietAfterSeconds: try section.int("quietAfterSeconds", default: 300, range: 1...86_400),
             spyAuditLog: try section.string("spyAuditLog", default: spoolFolder + "/ami-spy-audit.log"),
             recordingDownload: try AMIRecordingDownloadSettings.read(section.section("recordingDownload"), amiHost: settings.host,
-                                                                    dataFolder: spoolFolder))
+                                                                    dataFolder: spoolFolder),
+            recordingSearchDelaySeconds: try section.double("recordingSearchDelaySeconds", default: 10, range: 0...600))
     }
 
     /// The AMI secret, inline (then the config file must be private) or from its own private file.

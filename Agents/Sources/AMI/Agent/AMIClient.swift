@@ -31,11 +31,22 @@ public actor AMIClient {
     public private(set) var lastEventAt: Timestamp?
     private var outageSince: Timestamp?
     private var quiet = false
+    /// Searches the recording folder for calls no channel variable named a recording for; only
+    /// when the agent can list that folder (`recordingDownload`).
+    private let recordingFinder: AMIRecordingFinder?
 
     public init(settings: AMIAgentSettings, logger: Logger, jitter: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()) {
         self.settings = settings
         self.logger = logger
-        machine = AMIClientStateMachine(settings: settings.ami, jitter: jitter)
+        var ami = settings.ami
+        if let download = settings.recordingDownload, ami.recordingEnabled {
+            recordingFinder = AMIRecordingFinder(download: download, delaySeconds: settings.recordingSearchDelaySeconds, logger: logger)
+            ami.searchRecordingsByUniqueid = true
+        } else {
+            recordingFinder = nil
+            ami.searchRecordingsByUniqueid = false
+        }
+        machine = AMIClientStateMachine(settings: ami, jitter: jitter)
     }
 
 
@@ -46,6 +57,9 @@ public actor AMIClient {
             group.addTask { try await queue.drain(into: outlet) }
             group.addTask { try await self.keepConnected() }
             group.addTask { try await self.tickEverySecond() }
+            if let finder = recordingFinder {
+                group.addTask { try await finder.run { events in await queue.append(.events(events)) } }
+            }
             try await group.next()
             group.cancelAll()
         }
@@ -203,6 +217,8 @@ public actor AMIClient {
                 guard result.final, let waiter = waiters.removeValue(forKey: result.actionID) else { continue }
                 waiter.yield(AMIAnswer(result))
                 waiter.finish()
+            case .searchRecording(let search):
+                await recordingFinder?.submit(search)
             }
         }
     }

@@ -12,8 +12,8 @@ public struct AMICallTracker: Sendable {
     private let classifier: AMIChannelClassifier
     private var channels: [String: Channel] = [:]
     private var uniqueidByName: [String: String] = [:]
-    /// A `<MASQ>` shell's party kind, waiting for the Local channel that takes over its name.
-    private var masqueradedKinds: [String: AMIChannelKind] = [:]
+    /// A `<MASQ>` shell's party, by its former name, waiting for the channel that takes over that name.
+    private var masqueradedParties: [String: MasqueradedParty] = [:]
     private var calls: [String: Call] = [:]
     private var extensionStates: [String: ExtensionSnapshot] = [:]
     private var technologyByExtension: [String: AMIChannelTechnology] = [:]
@@ -54,6 +54,7 @@ public struct AMICallTracker: Sendable {
         case "Link": link(message, at: at, out: &out)
         case "Bridge": if message.value("bridgestate", is: "Link") { link(message, at: at, out: &out) }
         case "Rename": rename(message, at: at, out: &out)
+        case "Pickup": pickup(message, at: at, out: &out)
         case "LocalBridge": localBridge(message)
         case "BlindTransfer": transfer(message, target: message["extension"], at: at, out: &out)
         case "AttendedTransfer":
@@ -164,20 +165,93 @@ public struct AMICallTracker: Sendable {
 
     /// 1.8/11 masquerade: `A` -> `A<MASQ>`, Local `;1` -> `A`, `A<MASQ>` -> `;1<ZOMBIE>`. The
     /// Local channel's Uniqueid becomes the phone's, so it inherits the phone's party kind.
+    /// When the channel taking over the phone's name was itself a party (a ringing phone, not a
+    /// Local channel), the phone has picked up that ringing call: 1.8 sends no Pickup event.
     private mutating func rename(_ message: AMIMessage, at: Timestamp, out: inout [CallEvent]) {
         guard let oldName = message["channel"] ?? message["oldname"], let newName = message["newname"],
               let uniqueid = message["uniqueid"] ?? uniqueidByName[oldName], var channel = channels[uniqueid] else { return }
         let newParts = AMIChannelName(newName)
+        var picker: MasqueradedParty?
         if newParts.isMasqueradeShell {
-            if channel.kind.isParty { masqueradedKinds[String(newParts.base)] = channel.kind }
+            if channel.kind.isParty { masqueradedParties[String(newParts.base)] = MasqueradedParty(kind: channel.kind, uniqueid: uniqueid) }
             channel.kind = .plumbing
+        } else if let party = masqueradedParties.removeValue(forKey: newName) {
+            if channel.kind.isParty, party.uniqueid != uniqueid { picker = party }
+            channel.kind = party.kind
         } else {
-            channel.kind = masqueradedKinds.removeValue(forKey: newName) ?? classifier.kind(channel: newName, context: channel.context)
+            channel.kind = classifier.kind(channel: newName, context: channel.context)
         }
         channel.name = newName
         if uniqueidByName[oldName] == uniqueid { uniqueidByName[oldName] = nil }
         uniqueidByName[newName] = uniqueid
         channels[uniqueid] = channel
+        if let picker {
+            pickUp(picker: picker.uniqueid, pickerBase: newParts.base, pickerKind: picker.kind, continuingOn: uniqueid,
+                   targetBase: AMIChannelName(oldName).base, targetKey: groupKey(uniqueid), at: at, out: &out)
+        }
+    }
+
+    /// `Pickup` (12+: `Channel` is the picker, `TargetChannel` the ringing phone, each with its
+    /// Uniqueid; older servers that send it name only the channels).
+    private mutating func pickup(_ message: AMIMessage, at: Timestamp, out: inout [CallEvent]) {
+        guard let picker = message["uniqueid"] ?? message["channel"].flatMap({ uniqueidByName[$0] }),
+              let target = message["targetuniqueid"] ?? message["targetchannel"].flatMap({ uniqueidByName[$0] }),
+              picker != target, let pickerChannel = channels[picker], let targetChannel = channels[target] else { return }
+        pickUp(picker: picker, pickerBase: AMIChannelName(pickerChannel.name).base, pickerKind: pickerChannel.kind, continuingOn: picker,
+               targetBase: AMIChannelName(targetChannel.name).base, targetKey: groupKey(target), at: at, out: &out)
+    }
+
+    /// A pickup (`*8`, `**201`, Pickup()): the picker's phone answers the call ringing on the
+    /// target leg, which stops ringing but stays among the extensions that rang. The call stays
+    /// one call, answered by the picker; the picker's own call (it only dialed the pickup code,
+    /// nothing rang) is dropped without events. `survivor` is the Uniqueid the picker's leg
+    /// continues on: the picker's own on 12+ (and at 11's Pickup event), the ringing channel's
+    /// after a 1.8/11 masquerade.
+    private mutating func pickUp(picker: String, pickerBase: Substring, pickerKind: AMIChannelKind, continuingOn survivor: String,
+                                 targetBase: Substring, targetKey: String, at: Timestamp, out: inout [CallEvent]) {
+        guard pickerKind.isParty, var call = calls[targetKey], let target = call.legIndex(targetBase),
+              call.legs[target].role == .callee else { return }
+        if let joined = call.legIndex(pickerBase) {
+            // 11 announced the pickup before masquerading; the leg only moves to the survivor.
+            call.legs[joined].uniqueid = survivor
+            calls[targetKey] = call
+            stopRinging(targetKey, target, at: at, out: &out)
+            return
+        }
+        guard call.answeredLeg == nil else { return }
+        let pickerKey = groupKey(picker)
+        if pickerKey != targetKey, var own = calls[pickerKey], let index = own.legIndex(pickerBase) {
+            own.legs.remove(at: index)
+            if own.legs.isEmpty {
+                calls[pickerKey] = nil
+                pendingRecordings[pickerKey] = nil
+            } else {
+                calls[pickerKey] = own
+            }
+        }
+        if survivor == picker {
+            if channels[picker]?.linkedid != nil {
+                channels[picker]?.linkedid = targetKey
+            } else {
+                parents[picker] = call.legs[target].uniqueid
+            }
+        }
+        var leg = Leg(channel: String(pickerBase), uniqueid: survivor, kind: pickerKind, role: .callee)
+        leg.pickedUp = true
+        call.legs.append(leg)
+        calls[targetKey] = call
+        stopRinging(targetKey, target, at: at, out: &out)
+        calleeAnswered(targetKey, call.legs.count - 1, at: at, out: &out)
+    }
+
+    /// The picked-up phone: its ringing ends now, whether or not a Hangup for it follows.
+    private mutating func stopRinging(_ key: String, _ index: Int, at: Timestamp, out: inout [CallEvent]) {
+        guard var call = calls[key], !call.legs[index].ended else { return }
+        call.legs[index].ended = true
+        calls[key] = call
+        if let number = call.legs[index].kind.extensionNumber {
+            extensionState(number, .idle, peer: nil, callId: call.callId, discriminator: "hangup" + call.legs[index].uniqueid, at: at, out: &out)
+        }
     }
 
     private mutating func hangup(_ message: AMIMessage, at: Timestamp, out: inout [CallEvent]) {
@@ -234,6 +308,14 @@ public struct AMICallTracker: Sendable {
     }
 
     private var pendingRecordings: [String: PendingRecording] = [:]
+    /// Searches asked for by calls that ended since the last `takeRecordingSearches()`.
+    private var recordingSearches: [AMIRecordingSearch] = []
+
+    /// The recording searches the adapter should run (empty unless `searchRecordingsByUniqueid`).
+    public mutating func takeRecordingSearches() -> [AMIRecordingSearch] {
+        defer { recordingSearches = [] }
+        return recordingSearches
+    }
 
     // MARK: - Extension states from the PBX
 
@@ -395,7 +477,7 @@ public struct AMICallTracker: Sendable {
     }
 
     private mutating func calleeRinging(_ key: String, _ index: Int, at: Timestamp, out: inout [CallEvent]) {
-        guard var call = calls[key], !call.legs[index].rang else { return }
+        guard var call = calls[key], !call.legs[index].rang, !call.legs[index].pickedUp else { return }
         call.legs[index].rang = true
         call.refreshNumbers(from: channels)
         let leg = call.legs[index]
@@ -490,13 +572,18 @@ public struct AMICallTracker: Sendable {
         if let path = call.recording?.path(root: settings.recordingPath) {
             event.recording = RecordingLink(ref: path)
             out.append(event)
-            out.append(CallEvent(
-                eventId: StableID.make(settings.systemKey, "ami", call.callId, "recording.available", path),
-                type: .recordingAvailable, systemKey: settings.systemKey, source: SourceName.ami.rawValue, at: at,
-                callId: call.callId, line: event.line, startedAt: call.answeredAt ?? call.startedAt,
-                durationSec: event.durationSec, ref: path, format: AMIRecordings.format(ofPath: path)))
+            out.append(AMIRecordings.availableEvent(systemKey: settings.systemKey, callId: call.callId, line: event.line,
+                                                    startedAt: call.answeredAt ?? call.startedAt, durationSec: event.durationSec,
+                                                    path: path, at: at))
         } else {
             out.append(event)
+            if settings.recordingEnabled, settings.searchRecordingsByUniqueid, call.answeredLeg != nil {
+                recordingSearches.append(AMIRecordingSearch(
+                    systemKey: settings.systemKey, callId: call.callId, line: event.line,
+                    startedAt: call.answeredAt ?? call.startedAt, durationSec: event.durationSec ?? 0, endedAt: at,
+                    candidates: AMIRecordings.candidates(uniqueids: [call.key] + call.legs.map(\.uniqueid), at: call.startedAt,
+                                                         root: settings.recordingPath)))
+            }
         }
     }
 
@@ -664,6 +751,8 @@ struct Leg: Sendable {
     var role: Role
     var rang = false
     var answered = false
+    /// Joined by picking the call up: it answered without ever ringing.
+    var pickedUp = false
     var ended = false
     var cause: Int?
     var callerNumber: String?
@@ -730,6 +819,11 @@ struct PendingRecording: Sendable {
         }
         return nil
     }
+}
+
+struct MasqueradedParty: Sendable {
+    var kind: AMIChannelKind
+    var uniqueid: String
 }
 
 struct ExtensionSnapshot: Hashable, Sendable {

@@ -17,6 +17,9 @@ public struct AMIClientStateMachine: Sendable {
         case close
         /// The answer to an action sent with `send(_:now:)`.
         case result(ActionResult)
+        /// Look for a call's recording by its ids (only with `searchRecordingsByUniqueid`); the
+        /// adapter lists the folders away from the socket reader and emits `recording.available`.
+        case searchRecording(AMIRecordingSearch)
     }
 
     public enum Status: Hashable, Sendable {
@@ -306,6 +309,7 @@ public struct AMIClientStateMachine: Sendable {
             }
         }
         events.append(contentsOf: tracker.handle(message, now: now))
+        outputs.append(contentsOf: tracker.takeRecordingSearches().map(Output.searchRecording))
         if isLoggedIn, message.eventName == "FullyBooted" || message.eventName == "Reload",
            !pending.values.contains(where: { $0.purpose == .resync }) {
             resync(outputs: &outputs)

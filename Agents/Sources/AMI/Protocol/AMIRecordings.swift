@@ -63,14 +63,33 @@ public enum AMIRecordings {
     }
 
     public static func candidates(uniqueid: String, at time: Timestamp, root: String) -> Candidates {
+        candidates(uniqueids: [uniqueid], at: time, root: root)
+    }
+
+    /// The same for a call known under several ids (its Linkedid, the Uniqueid of the channel
+    /// that ran the recording macro): suffixes of the first id come first, so it wins when a
+    /// folder holds files for more than one of them.
+    public static func candidates(uniqueids: [String], at time: Timestamp, root: String) -> Candidates {
         let base = root.hasSuffix("/") ? String(root.dropLast()) : root
         let localSeconds = time.epochSeconds + Int64(time.offsetSeconds)
         let (year, month, day) = CivilCalendar.civil(fromDays: localSeconds.floorDividing(86_400))
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        var seen: Set<String> = []
+        let ids = uniqueids.filter { !$0.isEmpty && seen.insert($0).inserted }
         return Candidates(
             directories: ["\(base)/\(year)/\(two(month))/\(two(day))", base],
-            fileNameSuffixes: ["-\(uniqueid).wav", "-\(uniqueid).WAV", "-\(uniqueid).mp3", "-\(uniqueid).gsm"]
+            fileNameSuffixes: ids.flatMap { id in ["wav", "WAV", "mp3", "gsm"].map { "-\(id).\($0)" } }
         )
+    }
+
+    /// `recording.available` for a call whose recording is at `path`; the id depends only on the
+    /// call and the path, so whichever way the path was found, and however often, it is one event.
+    static func availableEvent(systemKey: String, callId: String, line: String?, startedAt: Timestamp, durationSec: Int?,
+                               path: String, at: Timestamp) -> CallEvent {
+        CallEvent(
+            eventId: StableID.make(systemKey, "ami", callId, "recording.available", path),
+            type: .recordingAvailable, systemKey: systemKey, source: SourceName.ami.rawValue, at: at,
+            callId: callId, line: line, startedAt: startedAt, durationSec: durationSec, ref: path, format: format(ofPath: path))
     }
 
     public static func format(ofPath path: String) -> String? {

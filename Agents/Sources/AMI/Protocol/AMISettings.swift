@@ -118,6 +118,10 @@ public struct AMISettings: Codable, Hashable, Sendable {
     public var channelRules: AMIChannelRules
     public var recordingEnabled: Bool
     public var recordingPath: String
+    /// When no channel variable names a call's recording, ask for a search of `recordingPath`
+    /// by the call's ids (`AMIRecordingSearch`). Only worth it where someone lists the folder:
+    /// the live agent sets it when `recordingDownload` is configured.
+    public var searchRecordingsByUniqueid: Bool
     public var pingIntervalSeconds: Int
     public var pingTimeoutSeconds: Int
     /// Events the tracker has no use for, discarded by the framer right after their `Event:` line.
@@ -140,7 +144,7 @@ public struct AMISettings: Codable, Hashable, Sendable {
         originateContext: String = "from-internal", originateTimeoutSeconds: Int = 30,
         channelTechnology: AMIChannelTechnology = .auto, numberPlan: NumberPlan = NumberPlan(),
         channelRules: AMIChannelRules = AMIChannelRules(), recordingEnabled: Bool = true,
-        recordingPath: String = "/var/spool/asterisk/monitor",
+        recordingPath: String = "/var/spool/asterisk/monitor", searchRecordingsByUniqueid: Bool = false,
         pingIntervalSeconds: Int = 20, pingTimeoutSeconds: Int = 10,
         ignoredEvents: [String] = AMISettings.defaultIgnoredEvents
     ) {
@@ -159,6 +163,7 @@ public struct AMISettings: Codable, Hashable, Sendable {
         self.channelRules = channelRules
         self.recordingEnabled = recordingEnabled
         self.recordingPath = recordingPath
+        self.searchRecordingsByUniqueid = searchRecordingsByUniqueid
         self.pingIntervalSeconds = pingIntervalSeconds
         self.pingTimeoutSeconds = pingTimeoutSeconds
         self.ignoredEvents = ignoredEvents
@@ -186,6 +191,7 @@ public struct AMISettings: Codable, Hashable, Sendable {
         channelRules = try value(.channelRules, defaults.channelRules)
         recordingEnabled = try value(.recordingEnabled, defaults.recordingEnabled)
         recordingPath = try value(.recordingPath, defaults.recordingPath)
+        searchRecordingsByUniqueid = try value(.searchRecordingsByUniqueid, defaults.searchRecordingsByUniqueid)
         pingIntervalSeconds = try value(.pingIntervalSeconds, defaults.pingIntervalSeconds)
         pingTimeoutSeconds = try value(.pingTimeoutSeconds, defaults.pingTimeoutSeconds)
         ignoredEvents = try value(.ignoredEvents, defaults.ignoredEvents)
