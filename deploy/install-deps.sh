@@ -8,7 +8,8 @@ testing=false
 if [[ "${1:-}" == "--test" ]]; then
     testing=true
     # openssh-server: the recording-download tests start their own sshd on loopback.
-    packages+=(procps openssh-server)
+    # curl: tests read /metrics and call the API as an operator's script would.
+    packages+=(procps openssh-server curl)
 fi
 
 sudo=""
