@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import TamasEvents
 import TamasLink
 
@@ -12,8 +13,21 @@ public actor DeviceStatus {
     }
 
     public private(set) var current = Current(state: "starting", detail: "")
+    /// Epoch milliseconds of the last input from the device, 0 before the first. An atomic rather
+    /// than actor state: sources note every read, far more often than the heartbeat looks.
+    private nonisolated let lastInputMillis = Atomic<Int64>(0)
 
     public init() {}
+
+    /// Called by a source whenever bytes, a message or a file arrive from its device.
+    public nonisolated func noteInput(at time: Timestamp = Timestamp(date: Date())) {
+        lastInputMillis.store(time.epochMillis, ordering: .relaxed)
+    }
+
+    public nonisolated var lastInputAt: Timestamp? {
+        let millis = lastInputMillis.load(ordering: .relaxed)
+        return millis == 0 ? nil : Timestamp(epochMillis: millis)
+    }
 
     /// Returns true when the state or detail changed.
     func update(state: String, detail: String) -> Bool {
@@ -41,6 +55,11 @@ public struct EventSink: Sendable {
         self.spool = spool
         self.status = status
         self.logger = logger
+    }
+
+    /// Marks that the device just delivered something (shown as the agent's `lastInputAt`).
+    public func noteInput() {
+        status.noteInput()
     }
 
     public func emit(_ events: [CallEvent]) async throws {

@@ -207,7 +207,8 @@ public actor Uplink {
     private func heartbeat(outbound: NIOAsyncChannelOutboundWriter<LinkMessage>, every seconds: Int) async throws {
         while !Task.isCancelled {
             let report = await spool.report()
-            try await outbound.write(.heartbeat(Heartbeat(spool: report, deviceState: await status.current.state)))
+            try await outbound.write(.heartbeat(Heartbeat(spool: report, deviceState: await status.current.state,
+                                                          lastInputAt: status.lastInputAt)))
             try await Task.sleep(for: .seconds(max(1, seconds)))
         }
     }

@@ -14,6 +14,7 @@ public actor AgentRegistry {
         public var connectedSince: Timestamp
         public var spool: SpoolReport?
         public var deviceState: String?
+        public var lastInputAt: Timestamp?
         public var systemKeys: [String]
         let connection: UUID
         let send: @Sendable (LinkMessage) async throws -> Void
@@ -70,6 +71,10 @@ public actor AgentRegistry {
             metrics.spoolBacklog(agent: name).set(Int64(spool.backlog))
         }
         if let state = heartbeat.deviceState { entry.deviceState = state }
+        if let input = heartbeat.lastInputAt {
+            entry.lastInputAt = input
+            metrics.lastInput(agent: name).set(Double(input.epochMillis) / 1000)
+        }
         live[agentId] = entry
     }
 

@@ -23,6 +23,13 @@ public final class CollectorMetrics: Sendable {
         registry.makeGauge(name: "tamas_agent_spool_backlog", labels: [("agent", agent)], help: "Unacknowledged events in the agent's spool, as last reported.")
     }
 
+    /// A timestamp rather than an age, as Prometheus prefers: alert on
+    /// `time() - tamas_agent_last_input_timestamp_seconds > 900` for a link that is up but silent.
+    func lastInput(agent: String) -> Gauge {
+        registry.makeGauge(name: "tamas_agent_last_input_timestamp_seconds", labels: [("agent", agent)],
+                           help: "When the agent last read anything from its device (Unix time), as last reported.")
+    }
+
     public func text() -> String {
         registry.emitToString()
     }

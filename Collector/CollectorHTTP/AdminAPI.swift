@@ -178,7 +178,7 @@ public struct AdminAPI: Sendable {
                 connectedSince: connection?.connectedSince.iso8601, lastEventAt: agent.lastEventAt?.iso8601,
                 lastSeenAt: agent.lastSeenAt?.iso8601, eventsReceived: agent.eventsReceived,
                 spoolBacklog: spool?.backlog, spoolCapacity: spool?.capacity, spoolState: spool?.state,
-                deviceState: connection?.deviceState, status: status)
+                deviceState: connection?.deviceState, lastInputAt: connection?.lastInputAt?.iso8601, status: status)
         }
     }
 }
@@ -274,5 +274,6 @@ public struct AgentView: Codable, Sendable {
     public var spoolCapacity: Int?
     public var spoolState: String?
     public var deviceState: String?
+    public var lastInputAt: String?
     public var status: String
 }

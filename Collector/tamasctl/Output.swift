@@ -21,6 +21,7 @@ struct AgentRow: Decodable {
     var remoteAddress: String?
     var connectedSince: String?
     var lastEventAt: String?
+    var lastInputAt: String?
     var eventsReceived: Int
     var spoolBacklog: Int?
     var spoolCapacity: Int?

@@ -51,11 +51,12 @@ struct Agents: AsyncParsableCommand {
             if json { return print(String(decoding: data, as: UTF8.self)) }
             let agents = try JSONDecoder().decode([AgentRow].self, from: data)
             printTable(
-                header: ["NAME", "KIND", "VERSION", "SYSTEMS", "CONNECTED", "REMOTE", "SINCE", "LAST EVENT", "EVENTS", "BACKLOG", "STATUS"],
+                header: ["NAME", "KIND", "VERSION", "SYSTEMS", "CONNECTED", "REMOTE", "SINCE", "LAST INPUT", "LAST EVENT", "EVENTS",
+                         "BACKLOG", "STATUS"],
                 rows: agents.map { agent in
                     [agent.name, agent.kind ?? "-", agent.version ?? "-", agent.systemKeys.joined(separator: ","),
                      agent.connected ? "yes" : "no", agent.remoteAddress ?? "-", agent.connectedSince ?? "-",
-                     agent.lastEventAt ?? "-", String(agent.eventsReceived),
+                     agent.lastInputAt ?? "-", agent.lastEventAt ?? "-", String(agent.eventsReceived),
                      agent.spoolBacklog.map { "\($0)/\(agent.spoolCapacity ?? 0)" } ?? "-", agent.status]
                 })
         }

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import TamasEvents
 
 /// The messages of the agent link (docs/protocol.md). Control messages are JSON so that they can
 /// grow fields without breaking old peers; the two that carry volume, `batch` and `ack`, are
@@ -146,10 +147,15 @@ public struct Heartbeat: Codable, Equatable, Sendable {
     public var spool: SpoolReport?
     /// The agent's own word on its device: `connected`, `disconnected`, `loginRejected`, ...
     public var deviceState: String?
+    /// When the agent last read anything from its device (a line, an AMI event, a file). A link
+    /// to the PBX can be up and still deliver nothing; this is what shows it. Absent from agents
+    /// older than this field and before the first input.
+    public var lastInputAt: Timestamp?
 
-    public init(spool: SpoolReport? = nil, deviceState: String? = nil) {
+    public init(spool: SpoolReport? = nil, deviceState: String? = nil, lastInputAt: Timestamp? = nil) {
         self.spool = spool
         self.deviceState = deviceState
+        self.lastInputAt = lastInputAt
     }
 }
 

@@ -24,7 +24,9 @@ public struct CallerIDSource: AgentSource {
                 case .status(let state, let detail): try await sink.report(state: state, detail: detail, at: now)
                 case .connected: toDevice = decoder.portOpened(now: now)
                 case .disconnected: try await sink.emit(decoder.finish(now: now))
-                case .bytes(let bytes): try await sink.emit(decoder.receive(bytes, now: now))
+                case .bytes(let bytes):
+                    sink.noteInput()
+                    try await sink.emit(decoder.receive(bytes, now: now))
                 case .tick: try await sink.emit(decoder.tick(now: now))
                 }
                 toDevice += decoder.takeBytesToWrite()

@@ -41,6 +41,7 @@ public struct JSONLSource: AgentSource {
                 try await Task.sleep(for: .milliseconds(250))
                 continue
             }
+            sink.noteInput()
             try await sink.emit(decoder.receive(chunk, now: .now()))
         }
         try await sink.emit(decoder.finish(now: .now()))

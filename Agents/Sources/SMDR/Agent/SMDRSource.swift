@@ -20,7 +20,9 @@ public struct SMDRSource: AgentSource {
                 let now = Timestamp.now()
                 switch input {
                 case .status(let state, let detail): try await sink.report(state: state, detail: detail, at: now)
-                case .bytes(let bytes): try await sink.emit(decoder.receive(bytes, now: now))
+                case .bytes(let bytes):
+                    sink.noteInput()
+                    try await sink.emit(decoder.receive(bytes, now: now))
                 case .tick: try await sink.emit(decoder.tick(now: now))
                 case .connected, .disconnected: break
                 }

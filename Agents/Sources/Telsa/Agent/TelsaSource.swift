@@ -19,7 +19,10 @@ public struct TelsaSource: AgentSource {
     public func run(into sink: EventSink) async throws {
         let watch = TelsaFolderWatch(settings: settings, logger: logger)
         try await watch.run(TelsaFolderWatch.Output(
-            emit: { try await sink.emit($0) },
+            emit: { recordings in
+                if !recordings.isEmpty { sink.noteInput() }
+                try await sink.emit(recordings)
+            },
             report: { try await sink.report(state: $0, detail: $1) }))
     }
 }
