@@ -34,6 +34,20 @@ public enum StableID {
             }
         }
 
+        /// Hashes `digest` exactly as `append(digest.id)` would, without making the string.
+        public mutating func append(_ digest: Digest) {
+            if hasParts { mix(0xFF) }
+            hasParts = true
+            mixHex(digest.high)
+            mixHex(digest.low)
+        }
+
+        private mutating func mixHex(_ value: UInt64) {
+            for shift in stride(from: 60, through: 0, by: -4) {
+                mix(Digest.hexDigit(UInt8(truncatingIfNeeded: value >> UInt64(shift)) & 0xF))
+            }
+        }
+
         /// FNV-1a step. The 128-bit prime is 2^88 + 0x13B, so the product needs one widening
         /// multiply by 0x13B and a shift instead of a general 128-bit multiply.
         @inline(__always) private mutating func mix(_ byte: UInt8) {
@@ -43,6 +57,23 @@ public enum StableID {
             low = product.low
         }
 
+        public var id: String { digest.id }
+
+        public var digest: Digest { Digest(high: high, low: low) }
+    }
+
+    /// A finished id as its 128 bits, for code that keeps ids (compares them, hashes them
+    /// further) and needs the 32-character text only for the few it puts into an event.
+    public struct Digest: Hashable, Sendable {
+        public var high: UInt64
+        public var low: UInt64
+
+        public init(high: UInt64, low: UInt64) {
+            self.high = high
+            self.low = low
+        }
+
+        /// The id as text: 32 lower-case hex digits, high half first.
         public var id: String {
             String(unsafeUninitializedCapacity: 32) { buffer in
                 Self.writeHex(high, into: buffer, at: 0)
@@ -54,10 +85,11 @@ public enum StableID {
         private static func writeHex(_ value: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) {
             var remaining = value
             for index in stride(from: start + 15, through: start, by: -1) {
-                let nibble = UInt8(truncatingIfNeeded: remaining & 0xF)
-                buffer[index] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+                buffer[index] = hexDigit(UInt8(truncatingIfNeeded: remaining & 0xF))
                 remaining >>= 4
             }
         }
+
+        @inline(__always) static func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
     }
 }

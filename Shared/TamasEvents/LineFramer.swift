@@ -105,7 +105,16 @@ public struct LineFramer: Sendable {
     }
 
     static func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        // `String(validating:)` is not specialized for this call and looked up type metadata on
+        // every line; ASCII, nearly every line a PBX prints, is valid UTF-8 as it stands.
+        if isASCII(bytes) { return String(decoding: bytes, as: UTF8.self) }
         if let text = String(validating: bytes, as: UTF8.self) { return text }
         return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+    }
+
+    private static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var seen: UInt8 = 0
+        for byte in bytes { seen |= byte }
+        return seen < 0x80
     }
 }

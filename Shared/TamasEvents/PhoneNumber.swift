@@ -42,6 +42,7 @@ public struct NumberPlan: Codable, Hashable, Sendable {
             return nil
         }
         if plus { return "+" + digits }
+        if let applied = applyASCII(to: digits, direction: direction) { return applied }
         if direction == .internal || digits.count <= maxExtensionLength { return digits }
 
         if direction == .outbound, !releaseCode.isEmpty, digits.hasPrefix(releaseCode),
@@ -57,6 +58,59 @@ public struct NumberPlan: Codable, Hashable, Sendable {
         if digits.count <= maxExtensionLength { return digits }
         if cityCode.isEmpty { return digits }
         return "+" + countryCode + cityCode + digits
+    }
+
+    /// The prefix rules below on bytes, for ASCII digits and an ASCII plan (every real one):
+    /// Character counting, `hasPrefix` and concatenation were most of a line's normalization.
+    /// In ASCII a Character is a byte, so the result is the same; nil hands anything else to
+    /// the String version.
+    private func applyASCII(to digits: String, direction: Direction) -> String? {
+        var text = digits
+        return text.withUTF8 { all -> String? in
+            guard Self.isASCII(all), Self.isASCII(releaseCode), Self.isASCII(internationalPrefix),
+                  Self.isASCII(nationalPrefix), Self.isASCII(countryCode), Self.isASCII(cityCode) else { return nil }
+            if direction == .internal || all.count <= maxExtensionLength { return digits }
+            var number = all[...]
+            let release = releaseCode.utf8
+            if direction == .outbound, !release.isEmpty, number.starts(with: release),
+               number.count - release.count > maxExtensionLength {
+                number = number.dropFirst(release.count)
+            }
+            let international = internationalPrefix.utf8
+            if !international.isEmpty, number.starts(with: international) {
+                return Self.plusNumber(countryCode: "", number.dropFirst(international.count))
+            }
+            let national = nationalPrefix.utf8
+            if !national.isEmpty, number.starts(with: national) {
+                return Self.plusNumber(countryCode: countryCode, number.dropFirst(national.count))
+            }
+            if number.count <= maxExtensionLength || cityCode.isEmpty {
+                return number.count == all.count ? digits : String(decoding: number, as: UTF8.self)
+            }
+            return Self.plusNumber(countryCode: countryCode + cityCode, number)
+        }
+    }
+
+    private static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool { !bytes.contains { $0 >= 0x80 } }
+
+    private static func isASCII(_ text: String) -> Bool { !text.utf8.contains { $0 >= 0x80 } }
+
+    /// `+`, the country (and city) code, then the digits.
+    private static func plusNumber(countryCode: String, _ digits: Slice<UnsafeBufferPointer<UInt8>>) -> String {
+        let code = countryCode.utf8
+        return String(unsafeUninitializedCapacity: 1 + code.count + digits.count) { buffer in
+            buffer[0] = UInt8(ascii: "+")
+            var count = 1
+            for byte in code {
+                buffer[count] = byte
+                count += 1
+            }
+            for byte in digits {
+                buffer[count] = byte
+                count += 1
+            }
+            return count
+        }
     }
 
     /// What a number is before the plan's prefixes are applied.

@@ -65,6 +65,21 @@ final class SMDRStabilityTests: XCTestCase {
         }
     }
 
+    /// The decoder keeps its calls as objects; a copy of it must still be a value of its own.
+    func testACopiedDecoderContinuesIndependently() throws {
+        let bytes = try SMDRSample.bytes(file)
+        let whole = SMDRCallTests.decode(try SMDRSample.lines(file), settings)
+        let half = bytes.count / 2
+        var original = SMDRDecoder(settings: settings)
+        let firstHalf = original.receive(Array(bytes[..<half]), now: SMDRCallTests.now)
+        var copy = original
+        let rest = Array(bytes[half...])
+        let originalEvents = firstHalf + original.receive(rest, now: SMDRCallTests.now) + original.finish(now: SMDRCallTests.now)
+        let copyEvents = firstHalf + copy.receive(rest, now: SMDRCallTests.now) + copy.finish(now: SMDRCallTests.now)
+        XCTAssertEqual(originalEvents, whole)
+        XCTAssertEqual(copyEvents, whole)
+    }
+
     func testTwoSystemsWithTheSameLinesGetDifferentIds() throws {
         let line = ["07/12/20 11:01    401 06 234                  00:00'13 EU00000.00               "]
         let first = SMDRCallTests.decode(line, SMDRSettings(systemKey: "a"))

@@ -54,6 +54,33 @@ final class CallEventTests: XCTestCase {
         XCTAssertNoThrow(try sampleEnded().validate())
     }
 
+    /// Events share their fields until one of them changes a field.
+    func testCopiesChangeIndependently() {
+        let original = sampleEnded()
+        var changed = original
+        changed.detail = "changed"
+        changed.extensions = ["201"]
+        XCTAssertNil(original.detail)
+        XCTAssertNil(original.extensions)
+        XCTAssertNotEqual(changed, original)
+        changed.detail = nil
+        changed.extensions = nil
+        XCTAssertEqual(changed, original)
+        XCTAssertEqual(changed.hashValue, original.hashValue)
+    }
+
+    func testDigestHashesLikeItsText() {
+        var line = StableID.Builder()
+        line.append("pbx")
+        line.append("07/12/20 11:01    401 06 234                  00:00'13")
+        let digest = line.digest
+        XCTAssertEqual(digest.id, line.id)
+        var event = StableID.Builder()
+        event.append(digest)
+        event.append("call.ended")
+        XCTAssertEqual(event.id, StableID.make(digest.id, "call.ended"))
+    }
+
     func testStableIDs() {
         XCTAssertEqual(StableID.make("a", "b"), StableID.make(["a", "b"]))
         XCTAssertNotEqual(StableID.make("ab", "c"), StableID.make("a", "bc"))

@@ -44,6 +44,15 @@ final class PhoneNumberTests: XCTestCase {
         XCTAssertEqual(mashhad.normalize("38776655", direction: .inbound), "+985138776655")
     }
 
+    /// Plans and numbers outside ASCII take the Character path, where a digit followed by a
+    /// combining mark is one Character and not the prefix digit.
+    func testNonASCIIPlansAndNumbers() {
+        let arabicCity = NumberPlan(releaseCode: "9", countryCode: "98", cityCode: "٢١")
+        XCTAssertEqual(arabicCity.normalize("88776655", direction: .inbound), "+98٢١88776655")
+        XCTAssertEqual(arabicCity.normalize("09121234567", direction: .inbound), "+989121234567")
+        XCTAssertEqual(tehran.normalize("0\u{301}9121234567", direction: .inbound), "+98210\u{301}9121234567")
+    }
+
     func testNationalForm() {
         XCTAssertEqual(tehran.national("+989121234567"), "09121234567")
         XCTAssertEqual(tehran.national("+442071234567"), "00442071234567")

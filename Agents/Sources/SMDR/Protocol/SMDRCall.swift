@@ -26,9 +26,10 @@ struct SMDRLegTiming {
 }
 
 /// A line and its hash, computed once: the line's events' ids and, for a first line, the callId.
+/// The hash stays a number; only a call's first line has its key written out, as the callId.
 struct SMDRLine {
     var raw: String
-    var key: String
+    var key: StableID.Digest
 }
 
 /// Which lines can be one call: the same direction, CO line and other party.
@@ -40,11 +41,21 @@ struct SMDRCallKey: Hashable {
 
 /// A call being assembled from its lines, kept after it is reported so that a late answer
 /// or a transfer leg still lands on the same callId.
-struct SMDRCall {
+///
+/// An object changed in place: as a struct of some 400 bytes it was moved out of its slot and
+/// back for every line, which was a tenth of the decoder's time. `SMDRCallTracker` keeps its
+/// value semantics by giving a copied tracker its own calls (`copy()`) before it changes one.
+final class SMDRCall {
     let callId: String
     let key: SMDRCallKey
-    var lines: [String] = []
-    var lastLineKey = ""
+    /// Most calls have one line: it is kept apart so that they need no array.
+    private(set) var firstLine = ""
+    private(set) var laterLines: [String] = []
+    private(set) var lineCount = 0
+    /// The lines joined by newlines, what the call's events carry as `raw`: kept up to date
+    /// rather than joined for every event.
+    private(set) var text = ""
+    var lastLineKey: StableID.Digest
     var partyRaw: String
     var partyNormalized: String?
     var callerName: String?
@@ -66,9 +77,10 @@ struct SMDRCall {
     var awaitingEndLine = false
     var lastArrival: Timestamp
 
-    init(callId: String, key: SMDRCallKey, record: SMDRRecord, partyNormalized: String?, timing: SMDRLegTiming,
+    init(firstLine: SMDRLine, key: SMDRCallKey, record: SMDRRecord, partyNormalized: String?, timing: SMDRLegTiming,
          now: Timestamp) {
-        self.callId = callId
+        callId = firstLine.key.id
+        lastLineKey = firstLine.key
         self.key = key
         partyRaw = record.number
         self.partyNormalized = partyNormalized
@@ -78,6 +90,38 @@ struct SMDRCall {
         latestEnd = timing.end
         lastArrival = now
     }
+
+    /// Every stored property, so that the copy is the same call.
+    private init(copying call: SMDRCall) {
+        callId = call.callId
+        key = call.key
+        firstLine = call.firstLine
+        laterLines = call.laterLines
+        lineCount = call.lineCount
+        text = call.text
+        lastLineKey = call.lastLineKey
+        partyRaw = call.partyRaw
+        partyNormalized = call.partyNormalized
+        callerName = call.callerName
+        ddi = call.ddi
+        placedBy = call.placedBy
+        members = call.members
+        ignoredMembers = call.ignoredMembers
+        answeredBy = call.answeredBy
+        answerLineSeen = call.answerLineSeen
+        transferredTo = call.transferredTo
+        begin = call.begin
+        latestEnd = call.latestEnd
+        answeredAt = call.answeredAt
+        ringSec = call.ringSec
+        durationSec = call.durationSec
+        ringingReported = call.ringingReported
+        endReported = call.endReported
+        awaitingEndLine = call.awaitingEndLine
+        lastArrival = call.lastArrival
+    }
+
+    func copy() -> SMDRCall { SMDRCall(copying: self) }
 
     /// A line continues this call when its leg overlaps the call's span, give or take the
     /// unprinted seconds of the minute (59 s) and the configured tolerance.
@@ -94,15 +138,24 @@ struct SMDRCall {
         return timing.end <= answeredAt.adding(seconds: 59 + toleranceSeconds)
     }
 
-    mutating func add(_ line: SMDRLine, timing: SMDRLegTiming, now: Timestamp) {
-        lines.append(line.raw)
+    func add(_ line: SMDRLine, timing: SMDRLegTiming, now: Timestamp) {
+        if lineCount == 0 {
+            firstLine = line.raw
+            text = line.raw
+        } else {
+            laterLines.append(line.raw)
+            text.reserveCapacity(text.utf8.count + 1 + line.raw.utf8.count)
+            text.append("\n")
+            text.append(line.raw)
+        }
+        lineCount += 1
         lastLineKey = line.key
         begin = min(begin, timing.begin)
         latestEnd = max(latestEnd, timing.end)
         lastArrival = now
     }
 
-    mutating func addMember(_ extensionNumber: String?, ignored: Bool) {
+    func addMember(_ extensionNumber: String?, ignored: Bool) {
         guard let extensionNumber, !extensionNumber.isEmpty else { return }
         if ignored {
             if !ignoredMembers.contains(extensionNumber) { ignoredMembers.append(extensionNumber) }
@@ -114,14 +167,5 @@ struct SMDRCall {
     /// Unanswered, its ringing over, nothing more announced: missed unless an answer follows.
     var isPendingMissed: Bool { !endReported && !answerLineSeen && !awaitingEndLine }
 
-    func hasLine(_ raw: String) -> Bool { lines.contains(raw) }
-
-    /// What deciding about a pending or expired call reads, without copying the call.
-    struct Progress {
-        var isPendingMissed: Bool
-        var latestEnd: Timestamp
-        var lastArrival: Timestamp
-    }
-
-    var progress: Progress { Progress(isPendingMissed: isPendingMissed, latestEnd: latestEnd, lastArrival: lastArrival) }
+    func hasLine(_ raw: String) -> Bool { lineCount > 0 && (firstLine == raw || laterLines.contains(raw)) }
 }

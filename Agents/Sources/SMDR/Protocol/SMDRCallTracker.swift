@@ -18,6 +18,9 @@ struct SMDRCallTracker {
     /// Calls live in slots and are changed in place: copying a call out of a dictionary and
     /// back cost a copy of its line and member arrays on every line.
     private var slots: [SMDRCall?] = []
+    /// Held by this tracker and its copies: when it is shared, the calls in `slots` are too,
+    /// and the tracker takes copies of them before changing any (see `ensureOwnCalls`).
+    private var callsOwner = CallsOwner()
     private var slotByKey: [SMDRCallKey: Int] = [:]
     private var freeSlots: [Int] = []
     /// Slots of calls that may still be reported missed, oldest first; few at any moment, so a
@@ -44,6 +47,7 @@ struct SMDRCallTracker {
 
     mutating func handle(_ record: SMDRRecord, raw: String, timing: SMDRLegTiming, now: Timestamp,
                          into events: inout [CallEvent]) {
+        ensureOwnCalls()
         let line = SMDRLine(raw: raw, key: factory.lineKey(raw))
         var touched: Int?
         switch record.kind {
@@ -75,6 +79,7 @@ struct SMDRCallTracker {
 
     /// Reports unanswered groups whose lines stopped arriving `groupWindowSeconds` ago.
     mutating func tick(now: Timestamp, into events: inout [CallEvent]) {
+        ensureOwnCalls()
         let window = windowSeconds
         flushPending(except: nil, into: &events) { call in
             call.lastArrival.seconds(until: now) >= window
@@ -82,7 +87,18 @@ struct SMDRCallTracker {
     }
 
     mutating func finish(into events: inout [CallEvent]) {
+        ensureOwnCalls()
         flushPending(except: nil, into: &events) { _ in true }
+    }
+
+    private final class CallsOwner {}
+
+    /// Calls are objects; a copied tracker (a copied decoder) must behave as a value, so the
+    /// first change after a copy gives this tracker calls of its own.
+    private mutating func ensureOwnCalls() {
+        guard !isKnownUniquelyReferenced(&callsOwner) else { return }
+        callsOwner = CallsOwner()
+        slots = slots.map { $0?.copy() }
     }
 
     // MARK: - Incoming
@@ -94,8 +110,9 @@ struct SMDRCallTracker {
         let extensionNumber = record.extension
         let ignored = extensionNumber.map(ignoredExtensions.contains) ?? false
         let answers = !ignored && extensionNumber != nil && (record.durationSec ?? 0) > 0 && record.conditionCode != "NA"
-        guard var call = openCall(for: key, record: record, line: line, timing: timing, answers: answers, now: now,
-                                  into: &events) else {
+        let existingSlot = slotByKey[key]
+        guard let call = openCall(for: key, in: existingSlot, record: record, line: line, timing: timing, answers: answers,
+                                  now: now, into: &events) else {
             return nil
         }
         call.add(line, timing: timing, now: now)
@@ -118,7 +135,7 @@ struct SMDRCallTracker {
             if !answers, let ring = record.ringSec, !call.answerLineSeen { call.ringSec = max(call.ringSec ?? 0, ring) }
             call.addMember(extensionNumber, ignored: ignored)
             if answers, let extensionNumber {
-                answer(&call, by: extensionNumber, record: record, timing: timing)
+                answer(call, by: extensionNumber, record: record, timing: timing)
                 incomingByExtension[extensionNumber] = key
                 if !call.ringingReported {
                     call.ringingReported = true
@@ -128,10 +145,10 @@ struct SMDRCallTracker {
                 events.append(factory.ended(call, disposition: .answered, cause: .line(key: line.key)))
             }
         }
-        return store(call)
+        return store(call, in: existingSlot)
     }
 
-    private func answer(_ call: inout SMDRCall, by extensionNumber: String, record: SMDRRecord, timing: SMDRLegTiming) {
+    private func answer(_ call: SMDRCall, by extensionNumber: String, record: SMDRRecord, timing: SMDRLegTiming) {
         let duration = record.durationSec ?? 0
         if call.answerLineSeen {
             call.transferredTo = extensionNumber
@@ -145,16 +162,17 @@ struct SMDRCallTracker {
         }
     }
 
-    /// The call this line continues, taken out of its slot until `store` puts it back, or a
-    /// new one. `nil` for an exact repeat of a line the call already has (a PBX resend): its
-    /// events were already produced.
-    private mutating func openCall(for key: SMDRCallKey, record: SMDRRecord, line: SMDRLine, timing: SMDRLegTiming,
-                                   answers: Bool, now: Timestamp, into events: inout [CallEvent]) -> SMDRCall? {
-        if let slot = slotByKey[key], let resent = slots[slot]?.hasLine(line.raw) {
+    /// The call in the key's slot when this line continues it, or a new one. `nil` for an
+    /// exact repeat of a line the call already has (a PBX resend): its events were already
+    /// produced.
+    private mutating func openCall(for key: SMDRCallKey, in existingSlot: Int?, record: SMDRRecord, line: SMDRLine,
+                                   timing: SMDRLegTiming, answers: Bool, now: Timestamp,
+                                   into events: inout [CallEvent]) -> SMDRCall? {
+        if let slot = existingSlot, let resent = slots[slot]?.hasLine(line.raw) {
             if resent { return nil }
             let joins = answers ? slots[slot]?.accepts(timing, toleranceSeconds: toleranceSeconds)
                 : slots[slot]?.acceptsRingingLeg(timing, toleranceSeconds: toleranceSeconds)
-            if joins == true, let call = slots[slot].take() { return call }
+            if joins == true, let call = slots[slot] { return call }
             if slots[slot]?.isPendingMissed == true { reportMissed(slot: slot, into: &events) }
         }
         return newCall(key: key, record: record, line: line, timing: timing, now: now)
@@ -162,24 +180,25 @@ struct SMDRCallTracker {
 
     private func newCall(key: SMDRCallKey, record: SMDRRecord, line: SMDRLine, timing: SMDRLegTiming,
                          now: Timestamp) -> SMDRCall {
-        SMDRCall(callId: line.key, key: key, record: record,
+        SMDRCall(firstLine: line, key: key, record: record,
                  partyNormalized: factory.normalizedParty(record.number, direction: key.direction), timing: timing, now: now)
     }
 
-    /// Puts the call in its key's slot (a new slot for a new key) and returns the slot.
+    /// Puts the call in its key's slot and returns the slot. The caller has looked the key up
+    /// already and passes what it found, nil for a new key, which gets a slot here.
     @discardableResult
-    private mutating func store(_ call: consuming SMDRCall) -> Int {
+    private mutating func store(_ call: SMDRCall, in existingSlot: Int?) -> Int {
         let isPending = call.isPendingMissed && call.key.direction == .inbound
         let slot: Int
-        if let existing = slotByKey[call.key] {
-            slot = existing
+        if let existingSlot {
+            slot = existingSlot
         } else {
             insertionsSinceSweep += 1
             slot = freeSlots.popLast() ?? slots.count
             slotByKey[call.key] = slot
             if slot == slots.count { slots.append(nil) }
         }
-        slots[slot] = consume call
+        slots[slot] = call
         if let index = pendingSlots.firstIndex(of: slot) {
             if !isPending { pendingSlots.remove(at: index) }
         } else if isPending {
@@ -189,7 +208,7 @@ struct SMDRCallTracker {
     }
 
     private mutating func reportMissed(slot: Int, into events: inout [CallEvent]) {
-        guard var reported = slots[slot].take() else { return }
+        guard let reported = slots[slot] else { return }
         let cause = SMDREventFactory.Cause.missed(lastLineKey: reported.lastLineKey)
         if !reported.ringingReported {
             reported.ringingReported = true
@@ -197,16 +216,15 @@ struct SMDRCallTracker {
         }
         reported.endReported = true
         events.append(factory.ended(reported, disposition: .missed, cause: cause))
-        slots[slot] = reported
         pendingSlots.removeAll { $0 == slot }
     }
 
     private mutating func flushPending(except touched: Int?, into events: inout [CallEvent],
-                                       when isDue: (SMDRCall.Progress) -> Bool) {
+                                       when isDue: (SMDRCall) -> Bool) {
         guard !pendingSlots.isEmpty else { return }
         for slot in pendingSlots where slot != touched {
-            guard let progress = slots[slot]?.progress, progress.isPendingMissed else { continue }
-            if isDue(progress) { reportMissed(slot: slot, into: &events) }
+            guard let call = slots[slot], call.isPendingMissed else { continue }
+            if isDue(call) { reportMissed(slot: slot, into: &events) }
         }
     }
 
@@ -224,15 +242,15 @@ struct SMDRCallTracker {
         if record.dialTransferred, let existingSlot,
            slots[existingSlot]?.accepts(timing, toleranceSeconds: toleranceSeconds) == true {
             if slots[existingSlot]?.hasLine(line.raw) == true { return nil }
-            guard var call = slots[existingSlot].take() else { return nil }
+            guard let call = slots[existingSlot] else { return nil }
             call.add(line, timing: timing, now: now)
             call.transferredTo = record.extension
             call.durationSec += duration
             events.append(factory.ended(call, disposition: call.durationSec > 0 ? .answered : .noAnswer, cause: .line(key: line.key)))
-            return store(call)
+            return store(call, in: existingSlot)
         }
         if let existingSlot, slots[existingSlot]?.hasLine(line.raw) == true { return nil }
-        var call = newCall(key: key, record: record, line: line, timing: timing, now: now)
+        let call = newCall(key: key, record: record, line: line, timing: timing, now: now)
         call.add(line, timing: timing, now: now)
         call.placedBy = record.extension
         call.durationSec = duration
@@ -240,7 +258,7 @@ struct SMDRCallTracker {
         call.answeredAt = duration > 0 ? timing.answeredAt : nil
         call.endReported = true
         events.append(factory.ended(call, disposition: duration > 0 ? .answered : .noAnswer, cause: .line(key: line.key)))
-        return store(call)
+        return store(call, in: existingSlot)
     }
 
     /// FW: a CO-to-CO forward prints the incoming leg and then this outgoing leg with the same
@@ -251,11 +269,11 @@ struct SMDRCallTracker {
               let slot = slotByKey[key], slots[slot]?.accepts(timing, toleranceSeconds: toleranceSeconds) == true
         else { return false }
         if slots[slot]?.hasLine(line.raw) == true { return true }
-        guard var call = slots[slot].take() else { return false }
+        guard let call = slots[slot] else { return false }
         call.add(line, timing: timing, now: now)
         call.transferredTo = factory.numberPlan.normalize(record.number, direction: .outbound) ?? record.number
         events.append(factory.ended(call, disposition: call.answerLineSeen ? .answered : .missed, cause: .line(key: line.key)))
-        store(call)
+        store(call, in: slot)
         return true
     }
 
@@ -263,7 +281,7 @@ struct SMDRCallTracker {
         let duration = record.durationSec ?? 0
         if ignoreZeroDuration, record.durationSec == 0 { return }
         let key = SMDRCallKey(direction: .internal, line: "", party: record.number)
-        var call = newCall(key: key, record: record, line: line, timing: timing, now: timing.printed)
+        let call = newCall(key: key, record: record, line: line, timing: timing, now: timing.printed)
         call.add(line, timing: timing, now: timing.printed)
         call.placedBy = record.extension
         call.addMember(record.extension, ignored: false)
@@ -287,8 +305,8 @@ struct SMDRCallTracker {
         let horizon = newestPrinted.adding(seconds: -retentionSeconds)
         let overfull = slotByKey.count > Self.maximumCalls
         for slot in slots.indices {
-            guard let progress = slots[slot]?.progress, !progress.isPendingMissed,
-                  overfull || progress.latestEnd < horizon, let call = slots[slot].take() else { continue }
+            guard let call = slots[slot], !call.isPendingMissed, overfull || call.latestEnd < horizon else { continue }
+            slots[slot] = nil
             slotByKey.removeValue(forKey: call.key)
             freeSlots.append(slot)
         }

@@ -18,21 +18,21 @@ struct SMDREventFactory {
         lineKeyPrefix = prefix
     }
 
-    /// `StableID.make([systemKey, raw])`.
-    func lineKey(_ raw: String) -> String {
+    /// `StableID.make([systemKey, raw])`, as a number.
+    func lineKey(_ raw: String) -> StableID.Digest {
         var builder = lineKeyPrefix
         builder.append(raw)
-        return builder.id
+        return builder.digest
     }
 
     /// Why an event was produced, beyond its type: one line can both ring a call and, later,
     /// be the last line of the call reported missed.
     enum Cause {
-        case line(key: String)
-        case missed(lastLineKey: String)
+        case line(key: StableID.Digest)
+        case missed(lastLineKey: StableID.Digest)
     }
 
-    /// `StableID.make([key, type.rawValue])`, with `"missed"` after them for a missed report.
+    /// `StableID.make([key.id, type.rawValue])`, with `"missed"` after them for a missed report.
     private func eventId(_ type: EventType, _ cause: Cause) -> String {
         var builder = StableID.Builder()
         switch cause {
@@ -63,30 +63,26 @@ struct SMDREventFactory {
         var transferredTo: String?
     }
 
-    /// Built with one initializer call: setting fields on the event afterwards copied it.
+    /// Built with one initializer call: setting fields on the event afterwards copied it, and
+    /// gathering the parties in a tuple first cost a retain and a release of each.
     private func callEvent(_ type: EventType, _ call: SMDRCall, cause: Cause, at: Timestamp,
                            outcome: Outcome = Outcome()) -> CallEvent {
-        let raw = call.lines.count == 1 ? call.lines[0] : call.lines.joined(separator: "\n")
-        let members = call.members.isEmpty ? nil : call.members
-        let parties: (from: String?, to: String?, fromRaw: String?, toRaw: String?, extension: String?,
-                      extensions: [String]?, detail: String?)
-        switch call.key.direction {
-        case .inbound:
-            let handledBy = call.answeredBy ?? call.members.first
-            parties = (call.partyNormalized, handledBy, nilIfEmpty(call.partyRaw), nil, handledBy, members, inboundDetail(call))
-        case .outbound:
-            parties = (call.placedBy, call.partyNormalized, nil, nilIfEmpty(call.partyRaw), call.placedBy, nil, nil)
-        case .internal:
-            parties = (call.placedBy, call.partyNormalized, nil, nil, call.placedBy, members, nil)
-        }
+        let direction = call.key.direction
+        let inbound = direction == .inbound
+        // Inbound: the caller calls the extension that took the call (or rang first).
+        // Outbound and internal: the extension that placed the call calls the number.
+        let handledBy = inbound ? call.answeredBy ?? call.members.first : call.placedBy
         return CallEvent(
-            eventId: eventId(type, cause), type: type, systemKey: systemKey, source: source, at: at, raw: raw,
-            callId: call.callId, direction: call.key.direction, from: parties.from, to: parties.to,
-            fromRaw: parties.fromRaw, toRaw: parties.toRaw, extension: parties.extension, line: nilIfEmpty(call.key.line),
-            extensions: parties.extensions, answeredBy: outcome.answeredBy, disposition: outcome.disposition,
+            eventId: eventId(type, cause), type: type, systemKey: systemKey, source: source, at: at, raw: call.text,
+            callId: call.callId, direction: direction, from: inbound ? call.partyNormalized : call.placedBy,
+            to: inbound ? handledBy : call.partyNormalized, fromRaw: inbound ? nilIfEmpty(call.partyRaw) : nil,
+            toRaw: direction == .outbound ? nilIfEmpty(call.partyRaw) : nil, extension: handledBy,
+            line: nilIfEmpty(call.key.line),
+            extensions: direction == .outbound || call.members.isEmpty ? nil : call.members,
+            answeredBy: outcome.answeredBy, disposition: outcome.disposition,
             startedAt: outcome.startedAt, answeredAt: outcome.answeredAt, endedAt: outcome.endedAt,
             ringSec: outcome.ringSec, durationSec: outcome.durationSec, transferredTo: outcome.transferredTo,
-            detail: parties.detail)
+            detail: inbound ? inboundDetail(call) : nil)
     }
 
     func ringing(_ call: SMDRCall, cause: Cause) -> CallEvent {
