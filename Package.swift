@@ -238,7 +238,7 @@ let package = Package(
             dependencies: ["ConnectorKit", "PayamGostarConnector", "WebhookConnector", "ZammadConnector", "TamasEvents", "TestSupport"],
             path: "Tests/ConnectorTests"),
         .testTarget(
-            name: "SMDRAgentTests", dependencies: ["SMDRProtocol", "TamasEvents", "TestSupport"],
+            name: "SMDRAgentTests", dependencies: ["SMDRAgent", "SMDRProtocol", "AgentCore", "SerialPort", "TamasEvents", "TestSupport"],
             path: "Tests/SMDRAgentTests"),
         .testTarget(
             name: "CallerIDAgentTests", dependencies: ["CallerIDProtocol", "TamasEvents", "TestSupport"],

@@ -104,9 +104,9 @@ final class SMDRAgentOfflineCommandTests: XCTestCase {
     /// binary, give the protocol tests' golden output byte for byte.
     func testParseOfAFixtureEqualsTheProtocolGoldenFile() throws {
         for (sample, arguments) in [
-            ("manual-excerpts", ["--system-key", "manual"]),
-            ("headers__smdr_server", ["--system-key", "fake"]),
-            ("kx-td816-regex__xrms", ["--system-key", "xrms", "--model", "KX-TD816", "--date-format", "mm/dd/yy"]),
+            ("manual-excerpts", ["--system-key", "manual", "--time-zone", "UTC"]),
+            ("headers__smdr_server", ["--system-key", "fake", "--time-zone", "UTC"]),
+            ("kx-td816-regex__xrms", ["--system-key", "xrms", "--model", "KX-TD816", "--date-format", "mm/dd/yy", "--time-zone", "UTC"]),
             ("rs232-variants__lotus-project", ["--system-key", "alvand", "--time-zone", "Asia/Tehran",
                                                "--release-code", "9", "--country-code", "98", "--city-code", "21"]),
         ] {

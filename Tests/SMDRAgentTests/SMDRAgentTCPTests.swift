@@ -49,6 +49,41 @@ final class SMDRAgentTCPTests: XCTestCase {
         XCTAssertTrue(agent.isRunning, "the agent keeps running and will try again much later")
     }
 
+    /// A vanished PBX sends no FIN, and SMDR has no heartbeat: only TCP keepalive notices. The
+    /// kernel shows the agent's keepalive timer in /proc/net/tcp; with Linux's defaults it would
+    /// read two hours, with the agent's own timings at most a minute.
+    func testTheConnectionProbesADeadPBXWithinAMinuteOfSilence() throws {
+        let folder = try temporaryFolder("smdr-keepalive")
+        let collector = try CollectorUnderTest(name: "smdr-keepalive")
+        let pbx = try FakePBX(password: "PCCSMDR")
+        let config = try collector.enrollAgent("ns500", systems: ["office1"], folder: folder,
+                                               extra: Scenario.tcp(port: pbx.port, password: "PCCSMDR"))
+        let agent = try ChildProcess("tamas-agent", ["smdr", "run", "--config", config.path], name: "smdr agent")
+        XCTAssertTrue(eventually(timeout: 30, every: 0.2) { pbx.logins == 1 }, "agent log:\n\(agent.log.suffix(3000))")
+        var timer: (kind: Int, seconds: Double)?
+        let armed = eventually(timeout: 20, every: 0.2) {
+            timer = Self.tcpTimer(remotePort: pbx.port)
+            return timer?.kind == 2
+        }
+        XCTAssertTrue(armed, "no keepalive timer on the agent's connection to port \(pbx.port): \(String(describing: timer))")
+        XCTAssertLessThanOrEqual(timer?.seconds ?? .infinity, 60)
+    }
+
+    /// The timer of the established loopback connection to `remotePort` (the agent's side):
+    /// kind 2 is keepalive; its expiry is printed in clock ticks of 1/100 s.
+    static func tcpTimer(remotePort: Int) -> (kind: Int, seconds: Double)? {
+        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return nil }
+        for line in table.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            guard fields.count > 5, fields[3] == "01",
+                  let remote = fields[2].split(separator: ":").last, Int(remote, radix: 16) == remotePort else { continue }
+            let timer = fields[5].split(separator: ":")
+            guard timer.count == 2, let kind = Int(timer[0], radix: 16), let ticks = Int(timer[1], radix: 16) else { continue }
+            return (kind, Double(ticks) / 100)
+        }
+        return nil
+    }
+
     func testSilentConnectionIsReplacedAfterTheIdleTimeout() throws {
         let folder = try temporaryFolder("smdr-idle")
         let collector = try CollectorUnderTest(name: "smdr-idle")

@@ -28,7 +28,8 @@ public struct SMDRAgentSettings: Sendable {
         let model = try section.string("model", oneOf: SMDRModel.allCases.map(\.rawValue), default: SMDRModel.auto.rawValue)
         let dateFormat = try section.string("dateFormat", oneOf: SMDRDateOrder.allCases.map(\.rawValue),
                                             default: SMDRDateOrder.auto.rawValue)
-        let timeZone = try section.string("timeZone", default: "UTC")
+        // The agent runs beside the PBX, so the machine's zone is the likeliest to match its clock.
+        let timeZone = try section.string("timeZone", default: TimeZone.current.identifier)
         guard TimeZone(identifier: timeZone) != nil else {
             throw section.error("timeZone", "unknown time zone '\(timeZone)' (use an IANA name such as Asia/Tehran)")
         }

@@ -65,7 +65,7 @@ public struct SMDRCommand: AsyncParsableCommand {
         var model = SMDRModel.auto.rawValue
         @Option(help: "Date order the PBX prints: \(SMDRDateOrder.allCases.map(\.rawValue).joined(separator: ", ")).")
         var dateFormat = SMDRDateOrder.auto.rawValue
-        @Option(help: "IANA time zone of the PBX clock, e.g. Asia/Tehran.") var timeZone = "UTC"
+        @Option(help: "IANA time zone of the PBX clock, e.g. Asia/Tehran.") var timeZone = TimeZone.current.identifier
         @OptionGroup var numbers: NumberPlanOptions
         @Option(name: .customLong("ignored-extension"), help: "An extension hidden from incoming calls (DISA, auto attendant); repeatable.")
         var ignoredExtensions: [String] = []

@@ -49,6 +49,17 @@ public struct SMDRTCPLink: DeviceLink {
         case tick
     }
 
+    /// SMDR has no heartbeat and a PBX is silent while nobody calls, so only TCP can notice a
+    /// peer that vanished without a FIN (rebooted, unplugged, behind a NAT that forgot us).
+    /// Linux's defaults would take over two hours; these take about two minutes.
+    static let keepaliveIdleSeconds: ChannelOptions.Types.SocketOption.Value = 60
+    static let keepaliveIntervalSeconds: ChannelOptions.Types.SocketOption.Value = 15
+    static let keepaliveProbes: ChannelOptions.Types.SocketOption.Value = 4
+
+    private static func tcpOption(_ name: Int32) -> ChannelOptions.Types.SocketOption {
+        ChannelOptions.Types.SocketOption(level: .tcp, name: NIOBSDSocket.Option(rawValue: name))
+    }
+
     private func session(into inputs: AsyncStream<LinkInput>.Continuation) async -> Outcome {
         let address = "\(settings.host):\(settings.port)"
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
@@ -56,6 +67,9 @@ public struct SMDRTCPLink: DeviceLink {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.seconds(10))
                 .channelOption(ChannelOptions.socketOption(.so_keepalive), value: 1)
+                .channelOption(Self.tcpOption(TCP_KEEPIDLE), value: Self.keepaliveIdleSeconds)
+                .channelOption(Self.tcpOption(TCP_KEEPINTVL), value: Self.keepaliveIntervalSeconds)
+                .channelOption(Self.tcpOption(TCP_KEEPCNT), value: Self.keepaliveProbes)
                 .connect(host: settings.host, port: settings.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)

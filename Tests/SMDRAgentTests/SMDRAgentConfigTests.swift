@@ -1,0 +1,129 @@
+import AgentCore
+import Foundation
+import SMDRAgent
+import SMDRProtocol
+import SerialPort
+import TestSupport
+import XCTest
+
+final class SMDRAgentConfigTests: XCTestCase {
+    func write(_ text: String, mode: Int = 0o600) throws -> String {
+        let folder = try temporaryFolder("smdr-config")
+        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("agent.yaml").path
+        let collectorSecret = folder.appendingPathComponent("collector.secret").path
+        FileManager.default.createFile(atPath: collectorSecret, contents: Data("link-secret".utf8), attributes: [.posixPermissions: 0o600])
+        FileManager.default.createFile(atPath: path, contents: Data(text.replacingOccurrences(of: "COLLECTOR_SECRET", with: collectorSecret).utf8),
+                                       attributes: [.posixPermissions: mode])
+        return path
+    }
+
+    let base = """
+        collector:
+          address: 127.0.0.1:7443
+          agentId: a
+          secretFile: COLLECTOR_SECRET
+        system:
+          key: office1
+          releaseCode: "9"
+          countryCode: "98"
+          cityCode: "21"
+
+        """
+
+    func read(_ text: String, mode: Int = 0o600) throws -> SMDRAgentSettings {
+        try SMDRAgentSettings.read(AgentConfig.load(path: write(base + text, mode: mode)))
+    }
+
+    func testEveryKeyOfASerialPBXMapsOntoTheSettings() throws {
+        let settings = try read("""
+            smdr:
+              model: KX-TDA100
+              dateFormat: mm/dd/yy
+              timeZone: Asia/Tehran
+              ignoredExtensions: ["600", "601"]
+              ignoreZeroDuration: true
+              groupWindowSeconds: 300
+              groupToleranceSeconds: 45
+              linkRetentionSeconds: 7200
+              serial:
+                port: /dev/ttyUSB0
+                baud: 1200
+                dataBits: 7
+                parity: even
+                stopBits: 2
+                flowControl: rtsCts
+
+            """)
+        let decoder = settings.decoder
+        XCTAssertEqual(decoder.systemKey, "office1")
+        XCTAssertEqual(decoder.model, .kxTDA100)
+        XCTAssertEqual(decoder.dateFormat, .monthDayYear)
+        XCTAssertEqual(decoder.timeZone, "Asia/Tehran")
+        XCTAssertEqual(decoder.ignoredExtensions, ["600", "601"])
+        XCTAssertTrue(decoder.ignoreZeroDuration)
+        XCTAssertEqual([decoder.groupWindowSeconds, decoder.groupToleranceSeconds, decoder.linkRetentionSeconds], [300, 45, 7200])
+        XCTAssertEqual([decoder.numberPlan.releaseCode, decoder.numberPlan.countryCode, decoder.numberPlan.cityCode], ["9", "98", "21"])
+        guard case .serial(let serial) = settings.connection else { return XCTFail("expected a serial connection") }
+        XCTAssertEqual(serial.path, "/dev/ttyUSB0")
+        XCTAssertEqual([serial.baud, serial.dataBits, serial.stopBits], [1200, 7, 2])
+        XCTAssertEqual(serial.parity, .even)
+        XCTAssertEqual(serial.flowControl, .rtsCts)
+    }
+
+    func testEveryKeyOfANetworkedPBXMapsOntoTheSettings() throws {
+        let settings = try read("""
+            smdr:
+              model: KX-NS500
+              tcp:
+                host: 192.168.1.20
+                port: 2301
+                password: s3cret
+                idleTimeoutSeconds: 600
+                retryAfterRejectSeconds: 60
+
+            """)
+        guard case .tcp(let tcp) = settings.connection else { return XCTFail("expected a TCP connection") }
+        XCTAssertEqual([tcp.host, String(tcp.port), tcp.password], ["192.168.1.20", "2301", "s3cret"])
+        XCTAssertEqual([tcp.idleTimeoutSeconds, tcp.retryAfterRejectSeconds], [600, 60])
+        XCTAssertEqual(settings.decoder.model, .kxNS500)
+    }
+
+    func testDefaultsAreTheMachinesZoneAndPanasonicsPortAndPassword() throws {
+        let settings = try read("smdr:\n  tcp:\n    host: pbx.local\n")
+        XCTAssertEqual(settings.decoder.timeZone, TimeZone.current.identifier)
+        XCTAssertEqual(settings.decoder.model, .auto)
+        XCTAssertEqual(settings.decoder.dateFormat, .auto)
+        XCTAssertEqual(settings.decoder.groupWindowSeconds, 120)
+        guard case .tcp(let tcp) = settings.connection else { return XCTFail("expected a TCP connection") }
+        XCTAssertEqual([String(tcp.port), tcp.password], ["2300", "PCCSMDR"])
+        let serial = try read("smdr:\n  serial:\n    port: /dev/ttyS0\n")
+        guard case .serial(let port) = serial.connection else { return XCTFail("expected a serial connection") }
+        XCTAssertEqual([port.baud, port.dataBits, port.stopBits], [9600, 8, 1])
+        XCTAssertEqual(port.parity, SerialSettings.Parity.none)
+    }
+
+    func testMistakesNameTheKeyAndLine() throws {
+        let cases: [(String, String)] = [
+            ("smdr:\n  modle: KX-TDA100\n  serial:\n    port: /dev/ttyS0\n", ":11: smdr.modle: unknown setting (did you mean 'model'?)"),
+            ("smdr:\n  timeZone: Tehran\n  serial:\n    port: /dev/ttyS0\n", ":11: smdr.timeZone: unknown time zone 'Tehran' (use an IANA name such as Asia/Tehran)"),
+            ("smdr:\n  model: KX-TDA50\n  serial:\n    port: /dev/ttyS0\n", ":11: smdr.model: must be one of"),
+            ("smdr:\n  serial:\n    port: /dev/ttyS0\n    baud: 600\n", ":13: smdr.serial.baud: must be"),
+            ("smdr:\n  serial:\n    port: /dev/ttyS0\n  tcp:\n    host: pbx\n", "smdr.serial: connection is tcp: remove the serial section"),
+            ("smdr:\n  connection: serial\n  serial:\n    port: /dev/ttyS0\n  tcp:\n    host: pbx\n", "smdr.tcp: connection is serial: remove the tcp section"),
+        ]
+        for (text, expected) in cases {
+            XCTAssertThrowsError(try read(text), expected) { error in
+                XCTAssertTrue("\(error)".contains(expected), "expected '\(expected)' in: \(error)")
+            }
+        }
+    }
+
+    func testAPasswordInAFileOthersCanReadIsRefusedWithoutShowingIt() throws {
+        XCTAssertThrowsError(try read("smdr:\n  tcp:\n    host: pbx\n    password: s3cret\n", mode: 0o644)) { error in
+            XCTAssertTrue("\(error)".contains("smdr.tcp.password: this file holds the SMDR password but others can read it: chmod 600"), "\(error)")
+            XCTAssertFalse("\(error)".contains("s3cret"))
+        }
+        XCTAssertNoThrow(try read("smdr:\n  tcp:\n    host: pbx\n", mode: 0o644), "the factory password is no secret")
+    }
+}
