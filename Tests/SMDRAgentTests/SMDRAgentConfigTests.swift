@@ -94,7 +94,7 @@ final class SMDRAgentConfigTests: XCTestCase {
         XCTAssertEqual(settings.decoder.timeZone, TimeZone.current.identifier)
         XCTAssertEqual(settings.decoder.model, .auto)
         XCTAssertEqual(settings.decoder.dateFormat, .auto)
-        XCTAssertEqual(settings.decoder.groupWindowSeconds, 120)
+        XCTAssertEqual(settings.decoder.groupWindowSeconds, 600)
         guard case .tcp(let tcp) = settings.connection else { return XCTFail("expected a TCP connection") }
         XCTAssertEqual([String(tcp.port), tcp.password], ["2300", "PCCSMDR"])
         let serial = try read("smdr:\n  serial:\n    port: /dev/ttyS0\n")

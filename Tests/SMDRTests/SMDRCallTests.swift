@@ -233,6 +233,34 @@ final class SMDRCallTests: XCTestCase {
         XCTAssertEqual(call.answeredBy, "401")
     }
 
+    /// A trunk carries one call at a time: a new call on the trunk of a group nobody answered
+    /// proves the group is over, long before the window. Another trunk, or a model that prints
+    /// `00` for every trunk, proves nothing.
+    func testAnotherCallOnTheSameTrunkEndsAnUnansweredGroupAtOnce() {
+        let settings = SMDRSettings(systemKey: "t", groupWindowSeconds: 3_600)
+        let group = [
+            "10/12/20 14:41    402 05 <I>234               00:00'00 EU00000.00            NA ",
+            "10/12/20 14:41    611 05 <I>234               00:00'00 EU00000.00               ",
+        ]
+        let sameTrunk = Self.decode(group + ["10/12/20 14:44    401 05 <I>236               00:00'20 EU00000.00               "],
+                                    settings, finish: false)
+        XCTAssertEqual(sameTrunk.map(\.type), [.callRinging, .callEnded, .callRinging, .callEnded])
+        XCTAssertEqual(sameTrunk.map(\.disposition), [nil, .missed, nil, .answered])
+        XCTAssertEqual(sameTrunk[0].extensions, ["402", "611"])
+        XCTAssertEqual(sameTrunk[1].from, "234")
+
+        let tooSoon = Self.decode(group + ["10/12/20 14:42    401 05 <I>236               00:00'20 EU00000.00               "],
+                                  settings, finish: false)
+        XCTAssertEqual(tooSoon.map(\.disposition), [nil, .answered], "within the printed minute's slack the trunk may be the group's own")
+        let otherTrunk = Self.decode(group + ["10/12/20 14:44    401 06 <I>236               00:00'20 EU00000.00               "],
+                                     settings, finish: false)
+        XCTAssertEqual(otherTrunk.map(\.disposition), [nil, .answered])
+        let unnamedTrunk = Self.decode(group.map { $0.replacingOccurrences(of: " 05 ", with: " 00 ") }
+                                       + ["10/12/20 14:44    401 00 <I>236               00:00'20 EU00000.00               "],
+                                       settings, finish: false)
+        XCTAssertEqual(unnamedTrunk.map(\.disposition), [nil, .answered])
+    }
+
     func testPBXClockMovingOnFlushesAPendingGroupWithoutTicks() {
         let events = Self.decode([
             "10/12/20 14:41    402 05 <I>234               00:00'00 EU00000.00            NA ",
@@ -262,7 +290,7 @@ final class SMDRCallTests: XCTestCase {
         let settings = try JSONDecoder().decode(SMDRSettings.self, from: Data(#"{"systemKey":"hq","model":"KX-NS500"}"#.utf8))
         XCTAssertEqual(settings.model, .kxNS500)
         XCTAssertEqual(settings.dateFormat, .auto)
-        XCTAssertEqual(settings.groupWindowSeconds, 120)
+        XCTAssertEqual(settings.groupWindowSeconds, 600)
         XCTAssertEqual(settings.ignoredExtensions, [])
     }
 }

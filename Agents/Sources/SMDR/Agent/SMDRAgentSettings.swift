@@ -41,7 +41,7 @@ public struct SMDRAgentSettings: Sendable {
             numberPlan: config.system.numberPlan,
             ignoredExtensions: try section.stringList("ignoredExtensions"),
             ignoreZeroDuration: try section.bool("ignoreZeroDuration", default: false),
-            groupWindowSeconds: try section.int("groupWindowSeconds", default: 120, range: 1...86_400),
+            groupWindowSeconds: try section.int("groupWindowSeconds", default: 600, range: 1...86_400),
             groupToleranceSeconds: try section.int("groupToleranceSeconds", default: 30, range: 0...3_600),
             linkRetentionSeconds: try section.int("linkRetentionSeconds", default: 4 * 3_600, range: 60...7 * 86_400))
         let connection: Connection

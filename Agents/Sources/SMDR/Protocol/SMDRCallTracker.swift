@@ -49,10 +49,17 @@ struct SMDRCallTracker {
                          into events: inout [CallEvent]) {
         ensureOwnCalls()
         let line = SMDRLine(raw: raw, key: factory.lineKey(raw))
+        let key = Self.key(for: record)
+        if let trunk = Self.identifiedTrunk(record), let key {
+            let trunkFreeSince = timing.begin.adding(seconds: -(59 + toleranceSeconds))
+            flushPending(except: nil, into: &events) { call in
+                call.key.line == trunk && call.key != key && trunkFreeSince >= call.latestEnd
+            }
+        }
         var touched: Int?
         switch record.kind {
-        case .incoming: touched = incoming(record, line: line, timing: timing, now: now, into: &events)
-        case .outgoing: touched = outgoing(record, line: line, timing: timing, now: now, into: &events)
+        case .incoming: touched = key.flatMap { incoming(record, key: $0, line: line, timing: timing, now: now, into: &events) }
+        case .outgoing: touched = key.flatMap { outgoing(record, key: $0, line: line, timing: timing, now: now, into: &events) }
         case .intercom: intercom(record, line: line, timing: timing, into: &events)
         }
         if newestPrinted.map({ timing.printed > $0 }) ?? true { newestPrinted = timing.printed }
@@ -62,6 +69,28 @@ struct SMDRCallTracker {
         }
         reportOldestPendingBeyondLimit(into: &events)
         sweepIfDue()
+    }
+
+    /// Lines with the same key and overlapping legs are one call.
+    private static func key(for record: SMDRRecord) -> SMDRCallKey? {
+        switch record.kind {
+        case .incoming:
+            SMDRCallKey(direction: .inbound, line: record.coLine ?? "", party: record.number.isEmpty ? (record.callerName ?? "") : record.number)
+        case .outgoing:
+            SMDRCallKey(direction: .outbound, line: record.coLine ?? "", party: record.number)
+        case .intercom:
+            nil
+        }
+    }
+
+    /// The CO line a record names, when it names one. A trunk carries one call at a time, so a
+    /// later call on the trunk of a group nobody has answered yet proves that group is over: the
+    /// conversation that would still be going on if a member had answered would hold the trunk.
+    /// That ends a missed group as soon as its trunk is used again, long before
+    /// `groupWindowSeconds`. Some models print `00` (or nothing) for every call: no evidence then.
+    private static func identifiedTrunk(_ record: SMDRRecord) -> String? {
+        guard let line = record.coLine, !line.isEmpty, line.contains(where: { $0 != "0" }) else { return nil }
+        return line
     }
 
     /// Unanswered groups are few on a real PBX; a flood of them (garbage, a PBX clock stuck in
@@ -103,10 +132,8 @@ struct SMDRCallTracker {
 
     // MARK: - Incoming
 
-    private mutating func incoming(_ record: SMDRRecord, line: SMDRLine, timing: SMDRLegTiming, now: Timestamp,
+    private mutating func incoming(_ record: SMDRRecord, key: SMDRCallKey, line: SMDRLine, timing: SMDRLegTiming, now: Timestamp,
                                    into events: inout [CallEvent]) -> Int? {
-        let key = SMDRCallKey(direction: .inbound, line: record.coLine ?? "",
-                              party: record.number.isEmpty ? (record.callerName ?? "") : record.number)
         let extensionNumber = record.extension
         let ignored = extensionNumber.map(ignoredExtensions.contains) ?? false
         let answers = !ignored && extensionNumber != nil && (record.durationSec ?? 0) > 0 && record.conditionCode != "NA"
@@ -230,14 +257,13 @@ struct SMDRCallTracker {
 
     // MARK: - Outgoing and intercom
 
-    private mutating func outgoing(_ record: SMDRRecord, line: SMDRLine, timing: SMDRLegTiming, now: Timestamp,
+    private mutating func outgoing(_ record: SMDRRecord, key: SMDRCallKey, line: SMDRLine, timing: SMDRLegTiming, now: Timestamp,
                                    into events: inout [CallEvent]) -> Int? {
         let duration = record.durationSec ?? 0
         if ignoreZeroDuration, record.durationSec == 0 { return nil }
         if record.conditionCode == "FW", linkForward(record, line: line, timing: timing, now: now, into: &events) {
             return nil
         }
-        let key = SMDRCallKey(direction: .outbound, line: record.coLine ?? "", party: record.number)
         let existingSlot = slotByKey[key]
         if record.dialTransferred, let existingSlot,
            slots[existingSlot]?.accepts(timing, toleranceSeconds: toleranceSeconds) == true {

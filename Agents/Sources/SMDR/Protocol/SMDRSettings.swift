@@ -68,7 +68,7 @@ public struct SMDRSettings: Codable, Hashable, Sendable {
 
     public init(systemKey: String = "pbx", model: SMDRModel = .auto, dateFormat: SMDRDateOrder = .auto,
                 timeZone: String = "UTC", numberPlan: NumberPlan = NumberPlan(), ignoredExtensions: [String] = [],
-                ignoreZeroDuration: Bool = false, groupWindowSeconds: Int = 120, groupToleranceSeconds: Int = 30,
+                ignoreZeroDuration: Bool = false, groupWindowSeconds: Int = 600, groupToleranceSeconds: Int = 30,
                 linkRetentionSeconds: Int = 4 * 3600) {
         self.systemKey = systemKey
         self.model = model
