@@ -57,16 +57,28 @@ public struct EventSink: Sendable {
         self.logger = logger
     }
 
+    /// What the source committed last with `emit(_:sourceState:)` before this process started:
+    /// a source whose state machine holds input it has not turned into events yet saves that
+    /// input this way and reads it again after a crash or restart.
+    public func savedSourceState() async throws -> String? {
+        try await spool.sourceState()
+    }
+
     /// Marks that the device just delivered something (shown as the agent's `lastInputAt`).
     public func noteInput() {
         status.noteInput()
     }
 
     public func emit(_ events: [CallEvent]) async throws {
-        guard !events.isEmpty else { return }
+        try await emit(events, sourceState: nil)
+    }
+
+    /// Spools `events`; `sourceState`, when given, is committed with them (see `savedSourceState`).
+    public func emit(_ events: [CallEvent], sourceState: String?) async throws {
+        guard !events.isEmpty || sourceState != nil else { return }
         let bodies = try events.map { try json.encode($0) }
         var announcedFull = false
-        while try await !spool.append(bodies) {
+        while try await !spool.append(bodies, sourceState: sourceState) {
             if !announcedFull {
                 announcedFull = true
                 let capacity = spool.settings.capacity

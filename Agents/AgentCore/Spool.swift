@@ -77,24 +77,35 @@ public actor Spool {
     public var newestSequence: UInt64 { lastSequence }
     public var isFull: Bool { backlog >= settings.capacity }
 
-    /// Commits `bodies` (JSON events) in one transaction. Returns false without writing when the
-    /// spool is full and `overCapacity` is not allowed: the caller holds its source back and says
-    /// so loudly, it never drops.
+    /// Commits `bodies` (JSON events) in one transaction, with the source's `sourceState` when
+    /// given, so that the state a source resumes from always matches the events it sent. Returns
+    /// false without writing when the spool is full and `overCapacity` is not allowed: the caller
+    /// holds its source back and says so loudly, it never drops.
     @discardableResult
-    public func append(_ bodies: [Data], overCapacity: Bool = false) async throws -> Bool {
-        guard !bodies.isEmpty else { return true }
+    public func append(_ bodies: [Data], overCapacity: Bool = false, sourceState: String? = nil) async throws -> Bool {
+        guard !bodies.isEmpty || sourceState != nil else { return true }
         let limit = settings.capacity + (overCapacity ? Self.statusReserve : 0)
-        guard backlog < limit else { return false }
+        guard bodies.isEmpty || backlog < limit else { return false }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let last = try await database.write { db -> UInt64 in
             let statement = try db.cachedStatement(sql: "INSERT INTO spool (body, spooled_at) VALUES (?, ?)")
             for body in bodies { try statement.execute(arguments: [body, now]) }
-            return UInt64(db.lastInsertedRowID)
+            let last = UInt64(db.lastInsertedRowID)
+            if let sourceState {
+                try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('source_state', ?)", arguments: [sourceState])
+            }
+            return last
         }
+        guard !bodies.isEmpty else { return true }
         backlog += bodies.count
         lastSequence = max(lastSequence, last)
         for listener in listeners.values { listener.yield(lastSequence) }
         return true
+    }
+
+    /// What the source last committed with `append(_:sourceState:)`, nil before the first time.
+    public func sourceState() async throws -> String? {
+        try await database.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'source_state'") }
     }
 
     public func read(after sequence: UInt64, limit: Int) async throws -> [SpooledEvent] {

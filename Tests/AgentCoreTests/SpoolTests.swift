@@ -46,6 +46,28 @@ final class SpoolTests: XCTestCase {
         XCTAssertNotNil(report.oldestAt)
     }
 
+    func testASourcesStateCommitsWithItsEventsAndSurvivesReopening() async throws {
+        let path = spoolPath()
+        var spool: Spool? = try await Spool.open(SpoolSettings(path: path, capacity: 3))
+        let before = try await spool?.sourceState()
+        XCTAssertNil(before)
+        try await spool?.append(bodies(0..<2), sourceState: "line one")
+        try await spool?.append([], sourceState: "line one\nline two")
+        let sequence = await spool?.newestSequence
+        XCTAssertEqual(sequence, 2, "a state alone adds no event")
+        try await spool?.append(bodies(2..<3))
+        let unchanged = try await spool?.sourceState()
+        XCTAssertEqual(unchanged, "line one\nline two", "events without a state leave it as it was")
+        let refused = try await spool?.append(bodies(3..<4), sourceState: "never")
+        XCTAssertEqual(refused, false)
+        let afterRefusal = try await spool?.sourceState()
+        XCTAssertEqual(afterRefusal, "line one\nline two", "a full spool writes neither the events nor their state")
+        spool = nil
+        let reopened = try await Spool.open(SpoolSettings(path: path, capacity: 3))
+        let saved = try await reopened.sourceState()
+        XCTAssertEqual(saved, "line one\nline two")
+    }
+
     func testANewSpoolFileHasANewIdentity() async throws {
         let first = try await Spool.open(SpoolSettings(path: spoolPath()))
         let second = try await Spool.open(SpoolSettings(path: spoolPath()))

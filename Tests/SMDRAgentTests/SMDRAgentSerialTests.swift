@@ -93,6 +93,52 @@ final class SMDRAgentSerialTests: XCTestCase {
         XCTAssertLessThanOrEqual(ringingOnly, 1, "at most the RC line of the call cut by the kill stays ringing")
     }
 
+    /// The members of a ring group print their lines while it rings; the answering extension
+    /// prints at hang-up. An agent killed in between must not lose the members' lines: after the
+    /// restart the answer still lands on the same call, with every member that rang.
+    func testARingGroupCutByAKilledAgentIsStillOneCallWithEveryMember() throws {
+        let folder = try temporaryFolder("smdr-resume")
+        let collector = try CollectorUnderTest(name: "smdr-resume")
+        let link = try PortLink()
+        let terminal = try PseudoTerminal()
+        try link.point(at: terminal.slavePath)
+        let config = try collector.enrollAgent("resume", systems: ["office1"], folder: folder, extra: """
+            smdr:
+              model: KX-TDA100
+              dateFormat: dd/mm/yy
+              timeZone: UTC
+              groupWindowSeconds: 600
+              connection: serial
+              serial:
+                port: \(link.path)
+
+            """)
+        var agent = try ChildProcess("tamas-agent", ["smdr", "run", "--config", config.path], name: "smdr agent")
+        agent.waitForLog("portOpened", timeout: 30)
+        try terminal.send(Array("""
+            07/12/20 11:22    401 05 <I>234               00:00'00 EU00000.00            NA \r
+            07/12/20 11:23    611 05 <I>234               00:00'00 EU00000.00               \r
+
+            """.utf8))
+        XCTAssertTrue(try eventually(timeout: 20) {
+            try collector.agents().first { $0["name"] as? String == "resume" }?["lastInputAt"] != nil
+        }, "the agent read the members' lines")
+        usleep(500_000)
+        agent.kill9()
+        agent = try ChildProcess("tamas-agent", ["smdr", "run", "--config", config.path], name: "smdr agent restarted")
+        XCTAssertTrue(try eventually(timeout: 30) { try statusStates(collector).contains("resumed") }, agent.log.suffix(2000).description)
+        agent.waitForLog("portOpened", timeout: 30)
+        try terminal.send(Array("07/12/20 11:23    401 05 <I>234               00:00'53 EU00000.00               \r\n".utf8))
+
+        XCTAssertTrue(try eventually(timeout: 30) { try endedCallCounts(collector.calls()) == ["inbound/answered": 1] },
+                      "\((try? collector.calls()) ?? [])\n\(agent.log.suffix(2000))")
+        let calls = try collector.calls()
+        XCTAssertEqual(calls.count, 1, "the answer joined the call the members started: \(calls)")
+        XCTAssertEqual(calls.first?["answeredBy"] as? String, "401")
+        XCTAssertEqual(Set(calls.first?["extensions"] as? [String] ?? []), ["401", "611"])
+        agent.kill9()
+    }
+
     private func counts(_ collector: CollectorUnderTest, _ system: String) throws -> [String: Int] {
         endedCallCounts(try collector.calls().filter { $0["systemKey"] as? String == system })
     }

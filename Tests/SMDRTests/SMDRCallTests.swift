@@ -261,6 +261,32 @@ final class SMDRCallTests: XCTestCase {
         XCTAssertEqual(unnamedTrunk.map(\.disposition), [nil, .answered])
     }
 
+    /// A restarted agent reads the open calls' lines again before new input: the line that
+    /// settles such a call then lands on the same call, exactly as without the restart.
+    func testOpenCallLinesFedToANewDecoderResumeTheSameCalls() throws {
+        let open = [
+            "07/12/20 11:22    401 05 <I>234               00:00'00 EU00000.00            NA ",
+            "07/12/20 11:23    611 05 <I>234               00:00'00 EU00000.00               ",
+            "06/11/11 02:08PM   556 08 <I>77991693                                           RC",
+        ]
+        let settling = [
+            "07/12/20 11:23    401 05 <I>234               00:00'53 EU00000.00               ",
+            "06/11/11 02:08PM   556 08 <I>77991693               0'00 00:00'22        ",
+        ]
+        let settings = SMDRSettings(systemKey: "t", model: .kxTDA100)
+        var uninterrupted = SMDRDecoder(settings: settings)
+        var before = open.flatMap { uninterrupted.receive(line: $0, now: Self.now) }
+        XCTAssertEqual(uninterrupted.openCallLines(), [open[2], open[0], open[1]], "oldest call first, its lines in order")
+        var restarted = SMDRDecoder(settings: settings)
+        let replayed = uninterrupted.openCallLines().flatMap { restarted.receive(line: $0, now: Self.now) }
+        XCTAssertEqual(Set(replayed.map(\.eventId)), Set(before.map(\.eventId)), "reading them again repeats only events already sent")
+        before += settling.flatMap { uninterrupted.receive(line: $0, now: Self.now) }
+        let after = replayed + settling.flatMap { restarted.receive(line: $0, now: Self.now) }
+        XCTAssertEqual(Self.calls(after), Self.calls(before))
+        XCTAssertEqual(Self.calls(after).count, 2)
+        XCTAssertEqual(restarted.openCallLines(), [])
+    }
+
     func testPBXClockMovingOnFlushesAPendingGroupWithoutTicks() {
         let events = Self.decode([
             "10/12/20 14:41    402 05 <I>234               00:00'00 EU00000.00            NA ",

@@ -167,5 +167,11 @@ final class SMDRCall {
     /// Unanswered, its ringing over, nothing more announced: missed unless an answer follows.
     var isPendingMissed: Bool { !endReported && !answerLineSeen && !awaitingEndLine }
 
+    /// Still waiting for a line that decides its outcome: a group nobody answered yet, or an RC
+    /// or AN line whose end line has not come.
+    var isOpen: Bool { !endReported && (isPendingMissed || awaitingEndLine) }
+
+    var lines: [String] { lineCount == 0 ? [] : [firstLine] + laterLines }
+
     func hasLine(_ raw: String) -> Bool { lineCount > 0 && (firstLine == raw || laterLines.contains(raw)) }
 }

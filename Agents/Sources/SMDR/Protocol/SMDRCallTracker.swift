@@ -115,6 +115,13 @@ struct SMDRCallTracker {
         }
     }
 
+    /// The lines of every call whose outcome is still to come, oldest call first: what a
+    /// restarted agent must read again so that the line that settles such a call lands on the
+    /// same call instead of starting a new one.
+    func openCallLines() -> [String] {
+        slots.compactMap { $0 }.filter(\.isOpen).sorted { $0.begin < $1.begin }.flatMap(\.lines)
+    }
+
     mutating func finish(into events: inout [CallEvent]) {
         ensureOwnCalls()
         flushPending(except: nil, into: &events) { _ in true }

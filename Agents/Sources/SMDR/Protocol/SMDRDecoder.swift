@@ -51,6 +51,12 @@ public struct SMDRDecoder: SourceStateMachine {
         return events
     }
 
+    /// The lines of calls whose outcome is still to come (see `SMDRCallTracker.openCallLines`).
+    /// Fed again to a new decoder before new input, they rebuild those calls with the same ids.
+    public func openCallLines() -> [String] {
+        tracker.openCallLines()
+    }
+
     /// One already framed line (file replays and benchmarks that split lines themselves).
     public mutating func receive(line: String, truncated: Bool = false, now: Timestamp) -> [CallEvent] {
         var events: [CallEvent] = []
