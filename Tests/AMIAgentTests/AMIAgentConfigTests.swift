@@ -56,6 +56,8 @@ final class AMIAgentConfigTests: XCTestCase {
               quietAfterSeconds: 600
               spyAuditLog: /var/log/tamas-spy.log
               recordingSearchDelaySeconds: 2.5
+              staleCallHours: 4
+              maxTrackedChannels: 5000
 
             """)
         let settings = try AMIAgentSettings.read(AgentConfig.load(path: path))
@@ -78,6 +80,7 @@ final class AMIAgentConfigTests: XCTestCase {
         XCTAssertEqual(ami.numberPlan.cityCode, "21")
         XCTAssertEqual(settings.spyAuditLog, "/var/log/tamas-spy.log")
         XCTAssertEqual(settings.recordingSearchDelaySeconds, 2.5)
+        XCTAssertEqual([ami.staleCallHours, ami.maxTrackedChannels], [4, 5000])
     }
 
     func testDefaultsNeedOnlyUserAndSecret() throws {
@@ -92,6 +95,7 @@ final class AMIAgentConfigTests: XCTestCase {
         XCTAssertEqual(ami.originateContext, "from-internal")
         XCTAssertEqual(ami.ignoredEvents, defaults.ignoredEvents)
         XCTAssertEqual(ami.channelRules, defaults.channelRules)
+        XCTAssertEqual([ami.staleCallHours, ami.maxTrackedChannels], [12, 20_000])
     }
 
     func testASecretInAFileOthersCanReadIsRefused() throws {

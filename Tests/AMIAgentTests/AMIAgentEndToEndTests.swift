@@ -157,6 +157,40 @@ final class AMIAgentEndToEndTests: XCTestCase {
         XCTAssertEqual(setup.pbx.actions.filter { $0.name == "Originate" }.count, 3, "nothing injected reaches Asterisk")
     }
 
+    /// The CRM's way in: `POST /api/v1/originate` on the collector reaches the agent serving the
+    /// system, which sends Asterisk an Originate; the HTTP answer carries the OriginateResponse.
+    /// A phone that cannot be rung (Reason 0) is reported as soon as Asterisk says so, not after
+    /// the originate timeout.
+    func testClickToCallFromTheCRMRouteReachesAsteriskAndAnswersWithTheOutcome() throws {
+        let setup = try start(.asterisk16, releaseCode: "9") { $0.originateReasons = ["PJSIP/204": 0] }
+        try waitForLogin(setup)
+        let placed = try postAPI(setup.collector, "/api/v1/originate", ["systemKey": "voipgrid", "extension": "201", "number": "09121234567"])
+        XCTAssertEqual(placed.status, 200, "\(placed.body)")
+        XCTAssertEqual(placed.body["ok"] as? Bool, true)
+        XCTAssertEqual(placed.body["outcome"] as? String, "success")
+        XCTAssertEqual(placed.body["agent"] as? String, "asterisk-1")
+        let originate = try XCTUnwrap(setup.pbx.actions.first { $0.name == "Originate" })
+        XCTAssertEqual(originate.headers.map(\.0), ["Action", "ActionID", "Channel", "Context", "Exten", "Priority", "CallerID", "Timeout", "Async"])
+        XCTAssertEqual(originate["Channel"], "PJSIP/201", "no channel of 201 seen yet: PJSIP, the 13+ default")
+        XCTAssertEqual(originate["Context"], "from-internal")
+        XCTAssertEqual(originate["Exten"], "909121234567")
+        XCTAssertEqual(originate["Priority"], "1")
+        XCTAssertEqual(originate["CallerID"], "\"09121234567\" <09121234567>")
+        XCTAssertEqual(originate["Timeout"], "30000")
+        XCTAssertEqual(originate["Async"], "true")
+        XCTAssertTrue(originate["ActionID"]?.hasPrefix("tamas-") == true)
+
+        let started = Date()
+        let offline = try postAPI(setup.collector, "/api/v1/originate", ["systemKey": "voipgrid", "extension": "204", "number": "09121234567"])
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10, "reported when Asterisk answers, not after the 30 s originate timeout")
+        XCTAssertEqual(offline.status, 422, "\(offline.body)")
+        XCTAssertEqual(offline.body["ok"] as? Bool, false)
+        XCTAssertEqual(offline.body["outcome"] as? String, "failure")
+        XCTAssertEqual(offline.body["error"] as? String,
+                       "failure: Asterisk could not ring the phone: it is not registered, unreachable or does not exist (OriginateResponse Reason 0)")
+        XCTAssertEqual(setup.pbx.actions.filter { $0.name == "Originate" }.map { $0["Channel"] ?? "" }, ["PJSIP/201", "PJSIP/204"])
+    }
+
     func testSpyWhisperAndBargeUseChanSpyOptionsAndAreAudited() throws {
         let setup = try start(.asterisk16)
         try waitForLogin(setup)

@@ -60,3 +60,21 @@ func postCommand(_ collector: CollectorUnderTest, agent: String, name: String, a
 func agentStatuses(_ events: [[String: Any]]) -> [(state: String, detail: String)] {
     events.filter { $0["type"] as? String == "agent.status" }.map { ($0["state"] as? String ?? "", $0["detail"] as? String ?? "") }
 }
+
+/// Posts to one of the collector's CRM-facing routes (`/api/v1/originate`, ...) as the admin;
+/// returns the HTTP status and the JSON answer.
+func postAPI(_ collector: CollectorUnderTest, _ path: String, _ body: [String: Any], timeoutSeconds: Int = 60) throws -> (status: Int, body: [String: Any]) {
+    let token = try String(contentsOf: collector.dataDir.appendingPathComponent("admin.token"), encoding: .utf8)
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+    let data = try JSONSerialization.data(withJSONObject: body)
+    let result = try runToolAllowingFailure("/usr/bin/curl", [
+        "-sS", "--max-time", String(timeoutSeconds), "-X", "POST", "-w", "\n%{http_code}",
+        "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/json",
+        "--data-binary", String(decoding: data, as: UTF8.self), collector.url + path,
+    ], timeout: Double(timeoutSeconds + 10))
+    let lines = result.output.split(separator: "\n", omittingEmptySubsequences: false)
+    let status = lines.last.flatMap { Int($0) } ?? 0
+    let json = lines.dropLast().joined(separator: "\n")
+    let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]
+    return (status, object)
+}

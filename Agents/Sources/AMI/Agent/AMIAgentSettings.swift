@@ -34,7 +34,7 @@ public struct AMIAgentSettings: Sendable {
         "originateContext", "originateTimeoutSeconds", "channelTechnology", "trunkPeers", "extensionPeers",
         "extensionDigitsMin", "extensionDigitsMax", "trunkContexts", "extensionContexts", "recordingEnabled",
         "recordingPath", "ignoredEvents", "pingIntervalSeconds", "pingTimeoutSeconds", "quietAfterSeconds", "spyAuditLog",
-        "recordingDownload", "recordingSearchDelaySeconds",
+        "recordingDownload", "recordingSearchDelaySeconds", "staleCallHours", "maxTrackedChannels",
     ]
 
     /// Reads `ami:`; numbering (release code, country and city code) and the system key come from `system:`.
@@ -75,7 +75,9 @@ public struct AMIAgentSettings: Sendable {
             recordingPath: try section.string("recordingPath", default: defaults.recordingPath),
             pingIntervalSeconds: try section.int("pingIntervalSeconds", default: defaults.pingIntervalSeconds, range: 1...3600),
             pingTimeoutSeconds: try section.int("pingTimeoutSeconds", default: defaults.pingTimeoutSeconds, range: 1...600),
-            ignoredEvents: try list("ignoredEvents", defaults.ignoredEvents))
+            ignoredEvents: try list("ignoredEvents", defaults.ignoredEvents),
+            staleCallHours: try section.int("staleCallHours", default: defaults.staleCallHours, range: 1...168),
+            maxTrackedChannels: try section.int("maxTrackedChannels", default: defaults.maxTrackedChannels, range: 100...1_000_000))
         let spoolFolder = URL(fileURLWithPath: config.spool.path).deletingLastPathComponent().path
         return AMIAgentSettings(
             ami: settings,

@@ -257,6 +257,9 @@ public actor AMIClient {
             if !calls.isEmpty { await append(.events(calls)) }
             calls = []
             var detail = event.detail ?? ""
+            if state == "channelLimit" {
+                logger.error("AMI call tracker over its channel limit", metadata: ["detail": "\(detail)"])
+            }
             if state == "connected", let since = outageSince {
                 detail += "; the link was down from \(since.iso8601) to \(event.at.iso8601) (\(since.seconds(until: event.at)) s), calls in progress are resynced"
                 outageSince = nil
@@ -267,16 +270,11 @@ public actor AMIClient {
     }
 
     private func append(_ item: AMIEventQueue.Item) async {
-        var announced = false
-        while await queue.isFull, !Task.isCancelled {
-            if !announced {
-                announced = true
-                logger.error("the spool is not keeping up: AMI reading paused until the event queue has room",
-                             metadata: ["capacity": "\(Self.queueCapacity)"])
-            }
-            try? await Task.sleep(for: .milliseconds(50))
+        let logger = logger
+        await queue.append(item) {
+            logger.error("the spool is not keeping up: AMI reading paused until the event queue has room",
+                         metadata: ["capacity": "\(Self.queueCapacity)"])
         }
-        await queue.append(item)
     }
 
     private func fail(_ id: String, _ reason: String) {

@@ -109,8 +109,8 @@ struct AMICommandHandler: CommandHandler {
 }
 
 /// The four outcomes a user understands, from OriginateResponse's `Reason` (Asterisk's control
-/// frame numbers: 4 answered, 5 busy, 1 hung up while ringing, 3 rang out, 8 congestion, 0 no such
-/// channel or number).
+/// frame numbers: 4 answered, 5 busy, 1 hung up while ringing, 3 rang out, 8 congestion, 0 the
+/// channel could not be created: an unregistered, unreachable or unknown phone).
 struct OriginateOutcome {
     var word: String
     var explanation: String
@@ -129,6 +129,9 @@ struct OriginateOutcome {
         case (false, 1?), (false, 3?):
             word = "no answer"
             explanation = "no answer: the phone was not picked up (OriginateResponse Reason \(reason ?? 0))"
+        case (false, 0?):
+            word = "failure"
+            explanation = "failure: Asterisk could not ring the phone: it is not registered, unreachable or does not exist (OriginateResponse Reason 0)"
         case (false, let code?):
             word = "failure"
             explanation = "failure: Asterisk could not ring the phone (OriginateResponse Reason \(code))"

@@ -10,7 +10,18 @@ public protocol AMIEventOutlet: Sendable {
     func report(state: String, detail: String, at: Timestamp) async throws
 }
 
-extension EventSink: AMIEventOutlet {}
+/// `tamas-agent ami run`: events and state changes go to the spool.
+struct SpoolOutlet: AMIEventOutlet {
+    let sink: EventSink
+
+    func emit(_ events: [CallEvent]) async throws {
+        try await sink.emit(events)
+    }
+
+    func report(state: String, detail: String, at: Timestamp) async throws {
+        try await sink.report(state: state, detail: detail, at: at)
+    }
+}
 
 /// The one-shot commands ship nothing: state changes go to the log (standard error), call
 /// events seen during the few seconds of a test are only counted there.
@@ -49,11 +60,27 @@ actor AMIEventQueue {
     }
 
     var isFull: Bool { eventCount >= capacity }
+    /// Events waiting for the drainer (the batch it is writing is no longer counted).
+    var waitingEvents: Int { eventCount }
 
     func append(_ item: Item) {
         if case .events(let events) = item { eventCount += events.count }
         items.append(item)
         wakeUp.yield()
+    }
+
+    /// The reader's way in: returns at once unless the queue is full, and then waits for room
+    /// (the only back-pressure there is), calling `whenFull` once per wait so it is never silent.
+    func append(_ item: Item, whenFull: @Sendable () -> Void) async {
+        var announced = false
+        while isFull, !Task.isCancelled {
+            if !announced {
+                announced = true
+                whenFull()
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        append(item)
     }
 
     private func takeAll() -> [Item] {

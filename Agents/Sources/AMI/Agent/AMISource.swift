@@ -18,7 +18,7 @@ public struct AMISource: AgentSource {
     }
 
     public func run(into sink: EventSink) async throws {
-        try await client.run(into: sink)
+        try await client.run(into: SpoolOutlet(sink: sink))
     }
 
     public var commandHandlers: [CommandHandler] {

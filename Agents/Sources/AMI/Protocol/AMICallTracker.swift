@@ -22,11 +22,24 @@ public struct AMICallTracker: Sendable {
     /// Kept apart from `channels` because a parent often hangs up before its children, and the
     /// children must still find the call; entries go when their call ends.
     private var parents: [String: String] = [:]
+    /// Sweeps for calls whose Hangup was lost run at most once a minute (`sweep(now:)`).
+    private var nextSweepAt: Timestamp?
+    /// Set while the channel limit is exceeded, so the `channelLimit` status is raised once.
+    private var atChannelLimit = false
 
     public init(settings: AMISettings) {
         self.settings = settings
         classifier = AMIChannelClassifier(rules: settings.channelRules)
     }
+
+    /// Every `Event:` name `handle` reads (its switch), for the documented manager.conf
+    /// `eventfilter` lines, which must let all of them through (`EventFilterDocTests`).
+    public static let eventsRead: Set<String> = [
+        "Newchannel", "Newstate", "Dial", "DialBegin", "DialEnd", "Hangup", "Link", "Bridge", "Rename", "Pickup",
+        "LocalBridge", "BlindTransfer", "AttendedTransfer", "Hold", "Unhold", "VarSet", "Newexten", "ExtensionStatus",
+        "DeviceStateChange", "PeerStatus", "PeerEntry", "EndpointList", "CoreShowChannel", "Status",
+        "CoreShowChannelsComplete", "StatusComplete",
+    ]
 
     public var liveCallCount: Int { calls.count }
     public var liveChannelCount: Int { channels.count }
@@ -44,7 +57,7 @@ public struct AMICallTracker: Sendable {
         }
         var out: [CallEvent] = []
         switch name {
-        case "Newchannel": newChannel(message, at: at, out: &out)
+        case "Newchannel": newChannel(message, at: at, now: now, out: &out)
         case "Newstate": newState(message, at: at, out: &out)
         case "Dial":
             if message.value("subevent", is: "End") { dialEnd(message, at: at, out: &out) } else { dialBegin(message, at: at, out: &out) }
@@ -59,6 +72,7 @@ public struct AMICallTracker: Sendable {
         case "BlindTransfer": transfer(message, target: message["extension"], at: at, out: &out)
         case "AttendedTransfer":
             transfer(message, target: message["secondtransfererconnectedlinenum"] ?? message["transfertargetcalleridnum"], at: at, out: &out)
+            attendedTransfer(message, at: at, out: &out)
         case "Hold": hold(message, onHold: !message.value("status", is: "Off"), at: at, out: &out)
         case "Unhold": hold(message, onHold: false, at: at, out: &out)
         case "VarSet": varSet(message)
@@ -69,10 +83,14 @@ public struct AMICallTracker: Sendable {
         case "PeerStatus": peerStatus(message, at: at, out: &out)
         case "PeerEntry": peerEntry(message, at: at, out: &out)
         case "EndpointList": endpointList(message, at: at, out: &out)
-        case "CoreShowChannel", "Status": listedChannel(message, at: at, out: &out)
+        case "CoreShowChannel", "Status": listedChannel(message, at: at, now: now, out: &out)
         case "CoreShowChannelsComplete", "StatusComplete": channelListComplete(at: at, out: &out)
         default: break
         }
+        // VarSet, the most frequent event on a FreePBX box, is left out: reading its Uniqueid
+        // would cost every one of them a string, and a live call's other events suffice.
+        if name != "VarSet", let uniqueid = message["uniqueid"], channels[uniqueid] != nil { channels[uniqueid]?.lastSeen = now }
+        if channels.count > settings.maxTrackedChannels { shedLeastRecentlyActiveCalls(now: now, out: &out) }
         return out
     }
 
@@ -88,19 +106,19 @@ public struct AMICallTracker: Sendable {
 
     // MARK: - Channel events
 
-    private mutating func newChannel(_ message: AMIMessage, at: Timestamp, out: inout [CallEvent]) {
+    private mutating func newChannel(_ message: AMIMessage, at: Timestamp, now: Timestamp, out: inout [CallEvent]) {
         guard let uniqueid = message["uniqueid"], let name = message["channel"] else {
             out.append(unparsed(message.wireText, reason: "Newchannel without Channel or Uniqueid", at: at))
             return
         }
         let state = Self.channelState(message)
-        createChannel(uniqueid: uniqueid, name: name, message: message, state: state)
+        createChannel(uniqueid: uniqueid, name: name, message: message, state: state, now: now)
         if state == ChannelState.ring { party(uniqueid, .dialing, at: at, out: &out) }
     }
 
-    private mutating func createChannel(uniqueid: String, name: String, message: AMIMessage, state: Int) {
+    private mutating func createChannel(uniqueid: String, name: String, message: AMIMessage, state: Int, now: Timestamp) {
         let context = message["context"] ?? ""
-        var channel = Channel(name: name, kind: classifier.kind(channel: name, context: context))
+        var channel = Channel(name: name, kind: classifier.kind(channel: name, context: context), lastSeen: now)
         channel.linkedid = message["linkedid"]
         channel.context = context
         channel.state = state
@@ -186,8 +204,17 @@ public struct AMICallTracker: Sendable {
         uniqueidByName[newName] = uniqueid
         channels[uniqueid] = channel
         if let picker {
-            pickUp(picker: picker.uniqueid, pickerBase: newParts.base, pickerKind: picker.kind, continuingOn: uniqueid,
-                   targetBase: AMIChannelName(oldName).base, targetKey: groupKey(uniqueid), at: at, out: &out)
+            let targetBase = AMIChannelName(oldName).base
+            let targetKey = groupKey(uniqueid)
+            if let target = calls[targetKey]?.legIndex(targetBase), calls[targetKey]?.legs[target].role != .callee
+                || calls[targetKey]?.legs[target].answered == true {
+                // Not a phone ringing but one in a conversation: the masqueraded party now talks
+                // to whoever that phone talked to (1.8/11 attended transfer by SIP REFER/Replaces).
+                masqueradeTransfer(party: picker.uniqueid, partyBase: newParts.base, host: uniqueid, hostBase: targetBase, at: at, out: &out)
+            } else {
+                pickUp(picker: picker.uniqueid, pickerBase: newParts.base, pickerKind: picker.kind, continuingOn: uniqueid,
+                       targetBase: targetBase, targetKey: targetKey, at: at, out: &out)
+            }
         }
     }
 
@@ -283,6 +310,85 @@ public struct AMICallTracker: Sendable {
         let key = message["transfererlinkedid"] ?? message["origtransfererlinkedid"] ?? uniqueid.map { groupKey($0) }
         guard let key, calls[key] != nil else { return }
         calls[key]?.transferredTo = target
+    }
+
+    /// 12+ `AttendedTransfer` (Result Success): the original transferer's call (the customer's)
+    /// absorbs the consultation call's other parties, as Asterisk's bridge merge does (and as it
+    /// moves their Linkedid to the older call's); the consultation ends at the transfer.
+    private mutating func attendedTransfer(_ message: AMIMessage, at: Timestamp, out: inout [CallEvent]) {
+        guard message["result"].map({ $0.caseInsensitiveCompare("Success") == .orderedSame }) ?? true,
+              let kept = message["origtransfererlinkedid"] ?? message["origtransfereruniqueid"].map({ groupKey($0) }),
+              let consultation = message["secondtransfererlinkedid"] ?? message["secondtransfereruniqueid"].map({ groupKey($0) }),
+              let transferer = message["secondtransfererchannel"] else { return }
+        merge(consultation, into: kept, leavingBase: AMIChannelName(transferer).base, at: at, out: &out)
+    }
+
+    /// 1.8/11: party `partyBase` (uniqueid `party`) was masqueraded into channel `host`, which
+    /// carried `hostBase`, a phone in a conversation in another call. The phone behind `host`
+    /// has left (it transferred), the party continues on `host`'s Uniqueid. The older of the
+    /// two calls (the customer's; a consultation is always younger) absorbs the other.
+    private mutating func masqueradeTransfer(party: String, partyBase: Substring, host: String, hostBase: Substring,
+                                             at: Timestamp, out: inout [CallEvent]) {
+        let partyKey = groupKey(party)
+        let hostKey = groupKey(host)
+        guard partyKey != hostKey, let partyCall = calls[partyKey], let hostCall = calls[hostKey],
+              let partyLeg = partyCall.legIndex(partyBase) else { return }
+        // The host's numbers were the departed phone's; the party keeps its own.
+        channels[host]?.callerNumber = partyCall.legs[partyLeg].callerNumber
+        channels[host]?.exten = partyCall.legs[partyLeg].exten
+        channels[host]?.dialedNumber = partyCall.legs[partyLeg].dialedNumber
+        if partyCall.startedAt <= hostCall.startedAt {
+            calls[partyKey]?.legs[partyLeg].uniqueid = host
+            parents[host] = partyKey
+            merge(hostKey, into: partyKey, leavingBase: hostBase, at: at, out: &out)
+        } else {
+            calls[partyKey]?.legs[partyLeg].ended = true
+            if let hostLeg = hostCall.legIndex(hostBase) { calls[hostKey]?.legs[hostLeg].ended = true }
+            var moved = partyCall.legs[partyLeg]
+            moved.channel = String(partyBase)
+            moved.uniqueid = host
+            join(moved, into: hostKey, at: at, out: &out)
+            if calls[partyKey]?.legs.allSatisfy(\.ended) == true { finish(partyKey, at: at, out: &out) }
+        }
+    }
+
+    /// Ends `leavingBase`'s leg in the consultation `absorbed`, moves its other live parties into
+    /// `kept` (answered, not first: they become `transferredTo`), and ends the consultation
+    /// when nobody is left in it.
+    private mutating func merge(_ absorbed: String, into kept: String, leavingBase: Substring, at: Timestamp, out: inout [CallEvent]) {
+        guard absorbed != kept, calls[kept] != nil, var consultation = calls[absorbed] else { return }
+        var movers: [Leg] = []
+        for index in consultation.legs.indices where !consultation.legs[index].ended {
+            if consultation.legs[index].channel != leavingBase { movers.append(consultation.legs[index]) }
+            consultation.legs[index].ended = true
+        }
+        calls[absorbed] = consultation
+        for leg in movers {
+            if channels[leg.uniqueid]?.linkedid != nil {
+                channels[leg.uniqueid]?.linkedid = kept
+            } else {
+                parents[leg.uniqueid] = kept
+            }
+            join(leg, into: kept, at: at, out: &out)
+        }
+        finish(absorbed, at: at, out: &out)
+    }
+
+    /// A party that was already talking joins `key`'s call: answered, but not its first answer.
+    private mutating func join(_ leg: Leg, into key: String, at: Timestamp, out: inout [CallEvent]) {
+        guard var call = calls[key] else { return }
+        var joined = Leg(channel: leg.channel, uniqueid: leg.uniqueid, kind: leg.kind, role: .callee)
+        joined.answered = true
+        joined.callerNumber = leg.callerNumber
+        joined.exten = leg.exten
+        joined.dialedNumber = leg.dialedNumber
+        call.legs.append(joined)
+        call.transferredTo = call.transferredTo ?? joined.partyNumber
+        calls[key] = call
+        if let number = joined.kind.extensionNumber {
+            let view = CallView(call: call, numberPlan: settings.numberPlan)
+            extensionState(number, .inUse, peer: view.from, callId: call.callId, discriminator: "transfer" + joined.uniqueid, at: at, out: &out)
+        }
     }
 
     private mutating func hold(_ message: AMIMessage, onHold: Bool, at: Timestamp, out: inout [CallEvent]) {
@@ -397,14 +503,14 @@ public struct AMICallTracker: Sendable {
     /// A channel from CoreShowChannels (1.8+) or Status (1.4). Channels already known are
     /// skipped, so a resync after a short outage changes nothing; unknown ones are replayed as
     /// if their events had been seen, with the same ids those events would have given.
-    private mutating func listedChannel(_ message: AMIMessage, at: Timestamp, out: inout [CallEvent]) {
+    private mutating func listedChannel(_ message: AMIMessage, at: Timestamp, now: Timestamp, out: inout [CallEvent]) {
         guard let uniqueid = message["uniqueid"], let name = message["channel"] else { return }
         resyncListed?.insert(uniqueid)
         guard channels[uniqueid] == nil else { return }
         let seconds = Self.seconds(message["duration"]) ?? message["seconds"].flatMap { Int($0) } ?? 0
         let started = at.adding(seconds: -seconds)
         let state = Self.channelState(message)
-        createChannel(uniqueid: uniqueid, name: name, message: message, state: state)
+        createChannel(uniqueid: uniqueid, name: name, message: message, state: state, now: now)
         if let bridged = message["bridgeduniqueid"], channels[bridged] != nil {
             if bridged < uniqueid { link(child: uniqueid, to: bridged) } else { link(child: bridged, to: uniqueid) }
         }
@@ -427,6 +533,102 @@ public struct AMICallTracker: Sendable {
             let message = AMIMessage([("Event", "Hangup"), ("Uniqueid", uniqueid), ("Cause", "16")])
             hangup(message, at: at, out: &out)
         }
+    }
+
+    // MARK: - Lost hangups (PAINPOINTS #9: a Dial arrives, its Hangup never does)
+
+    /// Closes calls none of whose channels was named by an event for `staleCallHours`, as if
+    /// hung up, with a `detail` saying so. Call it about once a second while events can arrive
+    /// (the client does so between resyncs); it does its work at most once a minute. Not while
+    /// the link is down: silence then says nothing about the calls, the next resync does.
+    public mutating func sweep(now: Timestamp) -> [CallEvent] {
+        if let due = nextSweepAt, now < due { return [] }
+        nextSweepAt = now.adding(seconds: 60)
+        var out: [CallEvent] = []
+        let cutoff = now.adding(seconds: -settings.staleCallHours * 3600)
+        let activity = lastActivityByCall()
+        var stale = activity.filter { $0.value.lastSeen < cutoff }.map(\.key)
+        // A call can outlive its channels' entries (a leg renamed away by a masquerade whose
+        // Hangup carried another Uniqueid); its start is all that is left to judge it by.
+        stale += calls.filter { activity[$0.key] == nil && $0.value.startedAt < cutoff }.map(\.key)
+        let reason = "no Hangup seen: closed after \(settings.staleCallHours) h without an event for the call; endedAt is the last event seen"
+        closeWithoutHangup(stale.sorted(), activity: activity, reason: reason, now: now, out: &out)
+        forgetLeftovers()
+        if atChannelLimit, channels.count * 2 <= settings.maxTrackedChannels {
+            atChannelLimit = false
+            out.append(trackerStatus("channelsOk", detail: "\(channels.count) channels tracked, under half the limit of \(settings.maxTrackedChannels)", at: now))
+        }
+        return out
+    }
+
+    /// More channels than `maxTrackedChannels`: the least recently active calls are closed
+    /// until a tenth of the limit is free again (so this runs once per that many new channels,
+    /// not on every one), and `channelLimit` is reported the first time.
+    private mutating func shedLeastRecentlyActiveCalls(now: Timestamp, out: inout [CallEvent]) {
+        let activity = lastActivityByCall()
+        let target = settings.maxTrackedChannels - max(1, settings.maxTrackedChannels / 10)
+        var remaining = channels.count
+        var victims: [String] = []
+        for (key, entry) in activity.sorted(by: { ($0.value.lastSeen, $0.key) < ($1.value.lastSeen, $1.key) }) {
+            guard remaining > target else { break }
+            victims.append(key)
+            remaining -= entry.channels.count
+        }
+        let reason = "no Hangup seen: closed to stay under maxTrackedChannels (\(settings.maxTrackedChannels)) as one of the least recently active calls; endedAt is the last event seen"
+        closeWithoutHangup(victims, activity: activity, reason: reason, now: now, out: &out)
+        forgetLeftovers()
+        if !atChannelLimit {
+            atChannelLimit = true
+            out.append(trackerStatus("channelLimit", detail: "more than \(settings.maxTrackedChannels) channels tracked (maxTrackedChannels): the \(victims.count) least recently active calls were closed as if hung up; Hangups are being lost or the limit is too low", at: now))
+        }
+    }
+
+    /// Each call key with its live channels and the newest time any of them was heard of.
+    private func lastActivityByCall() -> [String: (lastSeen: Timestamp, channels: [String])] {
+        var activity: [String: (lastSeen: Timestamp, channels: [String])] = [:]
+        for (uniqueid, channel) in channels {
+            let key = groupKey(uniqueid)
+            if let known = activity[key] {
+                activity[key] = (max(known.lastSeen, channel.lastSeen), known.channels + [uniqueid])
+            } else {
+                activity[key] = (channel.lastSeen, [uniqueid])
+            }
+        }
+        return activity
+    }
+
+    /// Hangs up every channel of the given calls, marking the calls so `call.ended` says why
+    /// and ends at the last event seen rather than now.
+    private mutating func closeWithoutHangup(_ keys: [String], activity: [String: (lastSeen: Timestamp, channels: [String])],
+                                            reason: String, now: Timestamp, out: inout [CallEvent]) {
+        for key in keys {
+            let lastSeen = activity[key]?.lastSeen ?? calls[key]?.startedAt ?? now
+            calls[key]?.lostHangup = LostHangup(reason: reason, lastSeen: lastSeen)
+            for uniqueid in (activity[key]?.channels ?? []).sorted() {
+                hangup(AMIMessage([("Event", "Hangup"), ("Uniqueid", uniqueid)]), at: now, out: &out)
+            }
+            guard var call = calls[key] else { continue }
+            for index in call.legs.indices { call.legs[index].ended = true }
+            calls[key] = call
+            finish(key, at: now, out: &out)
+        }
+    }
+
+    /// Bookkeeping no live channel or call needs any more: parent links of gone calls, a
+    /// recording variable that never met its call, a masquerade shell never taken over.
+    private mutating func forgetLeftovers() {
+        var liveKeys = Set(calls.keys)
+        for uniqueid in channels.keys { liveKeys.insert(groupKey(uniqueid)) }
+        let orphans = parents.keys.filter { channels[$0] == nil && !liveKeys.contains(groupKey($0)) }
+        for child in orphans { parents[child] = nil }
+        pendingRecordings = pendingRecordings.filter { liveKeys.contains($0.key) }
+        masqueradedParties = masqueradedParties.filter { channels[$0.value.uniqueid] != nil }
+    }
+
+    private func trackerStatus(_ state: String, detail: String, at: Timestamp) -> CallEvent {
+        CallEvent(eventId: StableID.make(settings.systemKey, "ami", "agent.status", state, detail, String(at.epochMillis)),
+                  type: .agentStatus, systemKey: settings.systemKey, source: SourceName.ami.rawValue, at: at,
+                  state: state, detail: detail)
     }
 
     // MARK: - Parties
@@ -557,14 +759,19 @@ public struct AMICallTracker: Sendable {
         if call.direction == .inbound, call.transferredTo == nil, let index = call.answeredLeg, case .trunk = call.legs[index].kind {
             call.transferredTo = call.legs[index].partyNumber.flatMap { settings.numberPlan.normalize($0, direction: .outbound) }
         }
+        // Without a Hangup the real end is unknown; the last event heard is the one time the
+        // call is known to have still been there, and keeps durations from growing by the
+        // hours the sweep waited.
+        let endedAt = call.lostHangup.map { max($0.lastSeen, call.answeredAt ?? call.startedAt) } ?? at
         let view = CallView(call: call, numberPlan: settings.numberPlan)
         var event = callEvent(.callEnded, call: call, view: view, discriminator: "ended", at: at)
-        event.disposition = Self.disposition(call)
+        event.disposition = call.lostHangup == nil ? Self.disposition(call) : Self.dispositionWithoutHangup(call)
+        event.detail = call.lostHangup?.reason
         event.startedAt = call.startedAt
         event.answeredAt = call.answeredAt
-        event.endedAt = at
-        event.ringSec = call.startedAt.seconds(until: call.answeredAt ?? at)
-        event.durationSec = call.answeredAt.map { $0.seconds(until: at) } ?? 0
+        event.endedAt = endedAt
+        event.ringSec = call.startedAt.seconds(until: call.answeredAt ?? endedAt)
+        event.durationSec = call.answeredAt.map { $0.seconds(until: endedAt) } ?? 0
         event.answeredBy = call.answeredLeg.flatMap { call.legs[$0].kind.extensionNumber }
         event.transferredTo = call.transferredTo
         event.extensions = call.legs.filter { $0.role == .callee && $0.rang }.compactMap(\.kind.extensionNumber)
@@ -580,7 +787,7 @@ public struct AMICallTracker: Sendable {
             if settings.recordingEnabled, settings.searchRecordingsByUniqueid, call.answeredLeg != nil {
                 recordingSearches.append(AMIRecordingSearch(
                     systemKey: settings.systemKey, callId: call.callId, line: event.line,
-                    startedAt: call.answeredAt ?? call.startedAt, durationSec: event.durationSec ?? 0, endedAt: at,
+                    startedAt: call.answeredAt ?? call.startedAt, durationSec: event.durationSec ?? 0, endedAt: endedAt,
                     candidates: AMIRecordings.candidates(uniqueids: [call.key] + call.legs.map(\.uniqueid), at: call.startedAt,
                                                          root: settings.recordingPath)))
             }
@@ -602,6 +809,14 @@ public struct AMICallTracker: Sendable {
             return call.legs.first?.answered == true ? .answered : .failed
         }
         return .cancelled
+    }
+
+    /// A call closed because its Hangup never came: what was seen still holds (an answer
+    /// happened; an inbound caller nobody answered still needs a call back); anything else
+    /// did not complete as far as anyone can tell.
+    private static func dispositionWithoutHangup(_ call: Call) -> Disposition {
+        if call.answeredLeg != nil { return .answered }
+        return call.direction == .inbound ? .missed : .failed
     }
 
     /// Q.850 causes that mean the call could not be placed (unallocated number, no route,
@@ -715,10 +930,13 @@ struct Channel: Sendable {
     var exten: String?
     var callerNumber: String?
     var dialedNumber: String?
+    /// When an event last named this channel (arrival time): how a lost Hangup is noticed.
+    var lastSeen: Timestamp
 
-    init(name: String, kind: AMIChannelKind) {
+    init(name: String, kind: AMIChannelKind, lastSeen: Timestamp) {
         self.name = name
         self.kind = kind
+        self.lastSeen = lastSeen
     }
 
     mutating func noteExten(_ value: String?) {
@@ -786,6 +1004,8 @@ struct Call: Sendable {
     var dialStatuses: [String] = []
     var transferredTo: String?
     var recording: PendingRecording?
+    /// Set when the call is closed without its Hangup having been seen.
+    var lostHangup: LostHangup?
 
     init(key: String, callId: String, startedAt: Timestamp) {
         self.key = key
@@ -819,6 +1039,12 @@ struct PendingRecording: Sendable {
         }
         return nil
     }
+}
+
+/// Why a call is closed without a Hangup, and the last time any of its channels was heard of.
+struct LostHangup: Sendable {
+    var reason: String
+    var lastSeen: Timestamp
 }
 
 struct MasqueradedParty: Sendable {

@@ -82,6 +82,10 @@ public struct AMIClientStateMachine: Sendable {
     private var pingActionID: String?
     private var lastPingAt: Timestamp?
 
+    /// Events the client itself reads besides the tracker's: an async Originate's outcome and
+    /// the restarts that call for a resync.
+    public static let eventsRead: Set<String> = ["OriginateResponse", "FullyBooted", "Reload"]
+
     public init(settings: AMISettings, jitter: some RandomNumberGenerator & Sendable) {
         self.settings = settings
         self.jitter = jitter
@@ -129,15 +133,27 @@ public struct AMIClientStateMachine: Sendable {
                 guard sent.seconds(until: now) >= settings.pingTimeoutSeconds else { return [] }
                 return linkLost("no answer to Ping within \(settings.pingTimeoutSeconds) s", now: now)
             }
-            guard (lastPingAt ?? now).seconds(until: now) >= settings.pingIntervalSeconds else { return [] }
+            var outputs = sweepLostHangups(now: now)
+            guard (lastPingAt ?? now).seconds(until: now) >= settings.pingIntervalSeconds else { return outputs }
             let (id, bytes) = encode(AMIActions.ping(), purpose: .ping)
             pingActionID = id
             pingSentAt = now
             lastPingAt = now
-            return bytes.map { [.send($0)] } ?? []
+            if let bytes { outputs.append(.send(bytes)) }
+            return outputs
         case .idle, .waitingToReconnect, .rejected:
             return []
         }
+    }
+
+    /// Calls whose Hangup never came are closed by the tracker's sweep, but only while the link
+    /// is up and no resync is in flight: silence during an outage says nothing about the calls,
+    /// and the channel listing after a reconnect ends the ones that are gone.
+    private mutating func sweepLostHangups(now: Timestamp) -> [Output] {
+        guard !pending.values.contains(where: { $0.purpose == .resync }) else { return [] }
+        let events = tracker.sweep(now: now)
+        guard !events.isEmpty else { return [] }
+        return [.events(events)] + tracker.takeRecordingSearches().map(Output.searchRecording)
     }
 
     /// The socket closed or failed (not by our `.close`).

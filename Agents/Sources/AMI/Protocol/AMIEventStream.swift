@@ -19,7 +19,8 @@ public struct AMIEventStream: SourceStateMachine, Sendable {
         handle(framer.push(bytes), now: now)
     }
 
-    public mutating func tick(now: Timestamp) -> [CallEvent] { [] }
+    /// Closes calls whose Hangup was lost (`AMICallTracker.sweep`).
+    public mutating func tick(now: Timestamp) -> [CallEvent] { tracker.sweep(now: now) }
 
     public mutating func finish(now: Timestamp) -> [CallEvent] {
         handle(framer.finish(), now: now)

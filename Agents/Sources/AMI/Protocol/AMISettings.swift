@@ -126,6 +126,15 @@ public struct AMISettings: Codable, Hashable, Sendable {
     public var pingTimeoutSeconds: Int
     /// Events the tracker has no use for, discarded by the framer right after their `Event:` line.
     public var ignoredEvents: [String]
+    /// A call none of whose channels had an event for this long is closed as if hung up: its
+    /// Hangup was lost (PAINPOINTS #9). 12 h is far beyond any office call (a bridged call sends
+    /// nothing until its hangup, so this is also the longest call kept open) and still closes a
+    /// leaked call within the working day it belongs to.
+    public var staleCallHours: Int
+    /// At most this many channels are tracked; beyond it the least recently active calls are
+    /// closed, so a flood of channels whose Hangups never come cannot exhaust memory. Twenty
+    /// thousand is about ten times the concurrent channels of the largest single Asterisk box.
+    public var maxTrackedChannels: Int
 
     /// What busy servers send most and the tracker never reads (FOP2 tells its users to filter the same).
     public static let defaultIgnoredEvents = [
@@ -146,7 +155,8 @@ public struct AMISettings: Codable, Hashable, Sendable {
         channelRules: AMIChannelRules = AMIChannelRules(), recordingEnabled: Bool = true,
         recordingPath: String = "/var/spool/asterisk/monitor", searchRecordingsByUniqueid: Bool = false,
         pingIntervalSeconds: Int = 20, pingTimeoutSeconds: Int = 10,
-        ignoredEvents: [String] = AMISettings.defaultIgnoredEvents
+        ignoredEvents: [String] = AMISettings.defaultIgnoredEvents,
+        staleCallHours: Int = 12, maxTrackedChannels: Int = 20_000
     ) {
         self.systemKey = systemKey
         self.host = host
@@ -167,6 +177,8 @@ public struct AMISettings: Codable, Hashable, Sendable {
         self.pingIntervalSeconds = pingIntervalSeconds
         self.pingTimeoutSeconds = pingTimeoutSeconds
         self.ignoredEvents = ignoredEvents
+        self.staleCallHours = staleCallHours
+        self.maxTrackedChannels = maxTrackedChannels
     }
 
     /// Missing keys take their defaults, so `{"host": "10.0.0.5", "secret": "x"}` is a valid file.
@@ -195,6 +207,8 @@ public struct AMISettings: Codable, Hashable, Sendable {
         pingIntervalSeconds = try value(.pingIntervalSeconds, defaults.pingIntervalSeconds)
         pingTimeoutSeconds = try value(.pingTimeoutSeconds, defaults.pingTimeoutSeconds)
         ignoredEvents = try value(.ignoredEvents, defaults.ignoredEvents)
+        staleCallHours = try value(.staleCallHours, defaults.staleCallHours)
+        maxTrackedChannels = try value(.maxTrackedChannels, defaults.maxTrackedChannels)
     }
 
     /// The events the framer may drop: the configured list, minus VarSet while recordings are
