@@ -73,6 +73,8 @@ final class AMIAgentEndToEndTests: XCTestCase {
         }
         let unparsed = try setup.collector.events().filter { $0["type"] as? String == "line.unparsed" }
         XCTAssertEqual(unparsed.count, 0, "fragments and bursts are framed without loss: \(unparsed.prefix(3))")
+        XCTAssertTrue(try eventually(timeout: 20) { try setup.collector.agents().first?["lastInputAt"] as? String != nil },
+                      "a heartbeat reports when the last AMI event arrived")
     }
 
     func testAsterisk11CapturesLandInCallsAsTheGoldenOutputSays() throws {

@@ -29,6 +29,8 @@ public actor AMIClient {
     private var loggedInAt: Timestamp?
     /// When the last `Event:` arrived, shown as the link's liveness beside the Ping answers.
     public private(set) var lastEventAt: Timestamp?
+    /// Set by `run`: tells the outlet that an event arrived.
+    private var noteInput: @Sendable () -> Void = {}
     private var outageSince: Timestamp?
     private var quiet = false
     /// Searches the recording folder for calls no channel variable named a recording for; only
@@ -52,6 +54,7 @@ public actor AMIClient {
 
     /// Connects and stays connected until cancelled.
     public func run(into outlet: some AMIEventOutlet) async throws {
+        noteInput = { outlet.noteInput() }
         let queue = queue
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await queue.drain(into: outlet) }
@@ -167,6 +170,7 @@ public actor AMIClient {
                 await queue.append(.status(state: "connected", detail: "AMI events flowing again after \(last.seconds(until: now)) s without any", at: now))
             }
             lastEventAt = now
+            noteInput()
         }
         await apply(machine.receive(bytes, now: now))
     }

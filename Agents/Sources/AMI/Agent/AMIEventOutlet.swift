@@ -8,6 +8,13 @@ import TamasEvents
 public protocol AMIEventOutlet: Sendable {
     func emit(_ events: [CallEvent]) async throws
     func report(state: String, detail: String, at: Timestamp) async throws
+    /// An AMI event arrived (shown as the agent's last input: a link that answers Pings but
+    /// sends no events shows there).
+    func noteInput()
+}
+
+extension AMIEventOutlet {
+    func noteInput() {}
 }
 
 /// `tamas-agent ami run`: events and state changes go to the spool.
@@ -16,6 +23,10 @@ struct SpoolOutlet: AMIEventOutlet {
 
     func emit(_ events: [CallEvent]) async throws {
         try await sink.emit(events)
+    }
+
+    func noteInput() {
+        sink.noteInput()
     }
 
     func report(state: String, detail: String, at: Timestamp) async throws {
