@@ -84,6 +84,10 @@ public struct IngestServer: Sendable {
         } catch let refusal as SessionRefusal {
             metrics.connectionsRefused.increment()
             log.warning("agent connection refused", metadata: ["reason": "\(refusal.reason)"])
+        } catch let failure as AgentLinkFailure {
+            metrics.connectionsRefused.increment()
+            log.warning("agent connection closed on error",
+                        metadata: ["agent": "\(failure.agent)", "error": "\(Self.describe(failure.underlying))"])
         } catch is CancellationError {
             // Only a stopping collector cancels its sessions; the agent resends after it restarts.
             log.info("agent connection closed: the collector is stopping")
@@ -103,6 +107,13 @@ public struct IngestServer: Sendable {
 
 struct SessionRefusal: Error {
     var reason: String
+}
+
+/// What broke an authenticated link (a bad frame, a TLS error), with the agent's name, which
+/// the remote address alone does not tell the operator.
+struct AgentLinkFailure: Error {
+    var agent: String
+    var underlying: any Error
 }
 
 /// One agent connection: hello within a deadline, authentication, welcome, then batches
@@ -195,24 +206,29 @@ struct AgentSession: Sendable {
             commitQueue.finish()
             acknowledger.cancel()
         }
-        while let message = try await messages.next() {
-            switch message {
-            case .batch(let batch):
-                server.metrics.eventsReceived.increment(by: Int64(batch.events.count))
-                let prepared = server.store.prepare(batch, from: agent)
-                let committer = server.committer
-                commitQueue.yield(Task { (batch.lastSequence, try await committer.commit(prepared)) })
-            case .heartbeat(let heartbeat):
-                await server.registry.heartbeat(agentId: agent.id, name: agent.name, heartbeat)
-            case .result(let result):
-                await server.registry.complete(result)
-            case .data(let chunk):
-                if await !server.registry.deliver(chunk) {
-                    logger.debug("data chunk without a waiting download", metadata: ["agent": "\(agent.name)"])
+        // A failure after the welcome is this agent's: say which agent, not only its address.
+        do {
+            while let message = try await messages.next() {
+                switch message {
+                case .batch(let batch):
+                    server.metrics.eventsReceived.increment(by: Int64(batch.events.count))
+                    let prepared = server.store.prepare(batch, from: agent)
+                    let committer = server.committer
+                    commitQueue.yield(Task { (batch.lastSequence, try await committer.commit(prepared)) })
+                case .heartbeat(let heartbeat):
+                    await server.registry.heartbeat(agentId: agent.id, name: agent.name, heartbeat)
+                case .result(let result):
+                    await server.registry.complete(result)
+                case .data(let chunk):
+                    if await !server.registry.deliver(chunk) {
+                        logger.debug("data chunk without a waiting download", metadata: ["agent": "\(agent.name)"])
+                    }
+                case .hello, .welcome, .refused, .ack, .command:
+                    throw SessionRefusal(reason: "agent \(agent.name) sent \(message.kind) after hello")
                 }
-            case .hello, .welcome, .refused, .ack, .command:
-                throw SessionRefusal(reason: "agent \(agent.name) sent \(message.kind) after hello")
             }
+        } catch where !(error is SessionRefusal || error is CancellationError) {
+            throw AgentLinkFailure(agent: agent.name, underlying: error)
         }
         logger.info("agent disconnected", metadata: ["agent": "\(agent.name)"])
     }

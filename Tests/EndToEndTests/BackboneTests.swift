@@ -65,6 +65,55 @@ final class BackboneTests: XCTestCase {
         XCTAssertEqual(status["quarantined"] as? Int, 0)
     }
 
+    /// The test above restarts the collector while both agents carry the same events, so one
+    /// could make up for the other's loss. Here one agent alone carries 10,000 events and the
+    /// collector is killed -9 while they stream (after the first batches arrived, before the
+    /// last): every event is stored exactly once, and the agent came back with events still
+    /// unacknowledged, proving the crash caught them in flight.
+    func testACollectorCrashWhileOneAgentAloneStreamsLosesNoneOfItsEvents() throws {
+        let folder = try temporaryFolder("e2e-solo")
+        let collector = try CollectorUnderTest(name: "e2e-solo")
+        let traffic = SampleTraffic(systemKey: "office1", count: 10_000)
+        let lines = try traffic.lines()
+        let feed = try GrowingFile(folder.appendingPathComponent("solo.jsonl"))
+        feed.append(lines)
+        let config = try collector.enrollAgent("solo", systems: ["office1"], folder: folder, extra: "jsonl:\n  input: \(feed.url.path)\n")
+        let agent = try ChildProcess("tamas-agent", ["jsonl", "--config", config.path, "--exit-when-drained"], name: "solo agent")
+
+        var receivedAtCrash = 0.0
+        XCTAssertTrue(try eventually(timeout: 20, every: 0.005) {
+            receivedAtCrash = try collector.metrics()["tamas_events_received_total"] ?? 0
+            return receivedAtCrash > 1_000
+        }, "the agent started streaming:\n\(agent.log.suffix(2000))")
+        collector.kill9()
+        XCTAssertLessThan(receivedAtCrash, 10_000 + 1, "the crash came before the agent had sent everything (its status event is the + 1)")
+        try collector.start()
+
+        XCTAssertTrue(agent.waitForExit(timeout: 60), "the agent drains its spool and exits:\n\(agent.log.suffix(3000))")
+        XCTAssertEqual(agent.exitCode, 0)
+        let events = callEvents(try collector.events())
+        XCTAssertEqual(events.count, 10_000, "stored call events: fewer is a loss, more a double")
+        let missing = Set(lines.compactMap(Self.eventId)).subtracting(events.compactMap { $0["eventId"] as? String })
+        XCTAssertEqual(missing.count, 0, "lost, among others: \(missing.sorted().prefix(5))")
+        let calls = try collector.calls()
+        XCTAssertEqual(calls.count, traffic.callCount)
+        XCTAssertEqual(calls.filter { $0["eventCount"] as? Int != ($0["direction"] as? String == "outbound" ? 1 : 3) }.count, 0)
+
+        let linkLines = agent.log.split(separator: "\n").filter { $0.contains(#"msg="link up""#) || $0.contains(#"msg="link down"#) }
+        XCTAssertEqual(linkLines.first.map { $0.contains(#"msg="link up""#) }, true, agent.log.suffix(3000).description)
+        let relink = try XCTUnwrap(linkLines.dropFirst().first { $0.contains(#"msg="link up""#) }, "the agent linked up again after the crash")
+        func number(_ key: String) -> Int? {
+            relink.split(separator: " ").first { $0.hasPrefix(key + "=") }.flatMap { Int($0.dropFirst(key.count + 1)) }
+        }
+        let resendFrom = try XCTUnwrap(number("resendFrom"), String(relink))
+        XCTAssertGreaterThan(resendFrom, 1, "the collector had committed part of the stream before it crashed: \(relink)")
+        XCTAssertGreaterThan(number("backlog") ?? 0, 0, "the agent still held unacknowledged events: \(relink)")
+    }
+
+    static func eventId(_ line: String) -> String? {
+        (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["eventId"] as? String
+    }
+
     /// Every agent shows up in `tamasctl agents` with what it announced, and the command channel
     /// reaches it.
     func testTamasctlListsAgentsAndReachesThemOverTheCommandChannel() throws {

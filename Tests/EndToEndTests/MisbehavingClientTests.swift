@@ -6,8 +6,9 @@ import TamasLink
 import TestSupport
 import XCTest
 
-/// A wrong secret, a plain-TCP client, a 100 MB frame and a client that never finishes its
-/// handshake are each refused with a clear log line while a good agent keeps streaming.
+/// A wrong secret, a plain-TCP client, a 100 MB frame, a client that never finishes its
+/// handshake and frames that are not messages after a good hello are each refused with a clear
+/// log line while a good agent keeps streaming.
 final class MisbehavingClientTests: XCTestCase {
     func testBadClientsAreRefusedWhileAGoodAgentKeepsStreaming() async throws {
         let folder = try temporaryFolder("e2e-bad")
@@ -63,6 +64,99 @@ final class MisbehavingClientTests: XCTestCase {
         XCTAssertFalse(good.log.contains("link down"), "the good agent's link never dropped:\n\(good.log.suffix(2000))")
     }
 
+    /// An enrolled agent's connection that says hello properly and then sends a frame the
+    /// collector cannot read (a `result` whose JSON is not a command result; bytes of no known
+    /// frame kind) is closed, with a log line naming the agent and what was wrong, while a good
+    /// agent keeps streaming.
+    func testAMalformedFrameAfterHelloClosesOnlyThatConnectionAndSaysWhy() async throws {
+        let folder = try temporaryFolder("e2e-malformed")
+        let collector = try CollectorUnderTest(name: "e2e-malformed")
+        let feed = try GrowingFile(folder.appendingPathComponent("good.jsonl"))
+        let lines = try SampleTraffic(systemKey: "office5", count: 1500).lines()
+        let goodConfig = try collector.enrollAgent("good", systems: ["office5"], folder: folder,
+                                                   extra: "jsonl:\n  input: \(feed.url.path)\n  follow: true\n")
+        let good = try ChildProcess("tamas-agent", ["jsonl", "--config", goodConfig.path], name: "good agent")
+        let writer = Task.detached {
+            for start in stride(from: 0, to: lines.count, by: 100) {
+                feed.append(lines[start..<min(start + 100, lines.count)])
+                try await Task.sleep(for: .milliseconds(150))
+            }
+        }
+        let enrollment = try JSONSerialization.jsonObject(with: Data(
+            try collector.tamasctl(["agents", "add", "garbler", "--system", "office5", "--json"]).utf8)) as? [String: Any]
+        let credentials = try XCTUnwrap(enrollment.flatMap { json in
+            (json["agentId"] as? String).flatMap { id in (json["secret"] as? String).map { (agentId: id, secret: $0) } }
+        })
+        let fingerprint = try LinkTLS.fingerprint(pem: String(contentsOf: collector.dataDir.appendingPathComponent("tls/collector.crt"), encoding: .utf8))
+
+        var notAResult = ByteBuffer()
+        let json = Array(#"{"greeting":"not a command result"}"#.utf8)
+        notAResult.writeInteger(UInt32(1 + json.count))
+        notAResult.writeInteger(LinkMessage.Kind.result.rawValue)
+        notAResult.writeBytes(json)
+        let first = try await sendAfterHello(notAResult, port: collector.agentPort, fingerprint: fingerprint,
+                                             agentId: credentials.agentId, secret: credentials.secret)
+        XCTAssertEqual(first.welcomedAs, "garbler")
+        XCTAssertTrue(first.closed, "the collector closes a connection whose frame is not a message")
+        let malformedLine = try XCTUnwrap(logLine(collector, containing: "malformed frame of kind 0x31"))
+        XCTAssertTrue(malformedLine.contains("level=warning") && malformedLine.contains("agent=garbler")
+                      && malformedLine.contains("remote=127.0.0.1:") && malformedLine.contains(#"\"id\""#), malformedLine)
+
+        let garbage = ByteBuffer(bytes: [0x00, 0x00, 0x00, 0x05, 0x07, 0xDE, 0xAD, 0xBE, 0xEF])
+        let second = try await sendAfterHello(garbage, port: collector.agentPort, fingerprint: fingerprint,
+                                              agentId: credentials.agentId, secret: credentials.secret)
+        XCTAssertEqual(second.welcomedAs, "garbler")
+        XCTAssertTrue(second.closed, "the collector closes a connection sending bytes of no frame kind")
+        let unknownLine = try XCTUnwrap(logLine(collector, containing: "unknown frame kind 0x7"))
+        XCTAssertTrue(unknownLine.contains("level=warning") && unknownLine.contains("agent=garbler"), unknownLine)
+        XCTAssertTrue(try eventually(timeout: 5) {
+            try collector.agents().first { $0["name"] as? String == "garbler" }?["connected"] as? Bool == false
+        }, "the closed connection is no longer listed as connected")
+        XCTAssertEqual(try collector.metrics()["tamas_agent_connections_refused_total"], 2)
+
+        try await writer.value
+        let arrived = try eventually(timeout: 30) {
+            try collector.events().filter { ($0["type"] as? String)?.hasPrefix("call.") == true }.count == 1500
+        }
+        XCTAssertTrue(arrived, "the good agent's 1500 events all arrived")
+        XCTAssertTrue(good.isRunning)
+        XCTAssertFalse(good.log.contains("link down"), "the good agent's link never dropped:\n\(good.log.suffix(2000))")
+    }
+
+    func logLine(_ collector: CollectorUnderTest, containing text: String) -> String? {
+        collector.process?.waitForLog(text, timeout: 5)
+        return collector.log.split(separator: "\n").first { $0.contains(text) }.map(String.init)
+    }
+
+    /// Opens TLS with the collector's pinned certificate, says hello as the given agent, waits
+    /// for the welcome, sends `bytes` and waits (up to 10 s) for the collector to hang up.
+    func sendAfterHello(_ bytes: ByteBuffer, port: Int, fingerprint: String, agentId: String, secret: String)
+        async throws -> (welcomedAs: String?, closed: Bool) {
+        let channel = try await connectLinkClient(port: port, fingerprint: fingerprint)
+        let timeout = Task {
+            try await Task.sleep(for: .seconds(10))
+            try await channel.channel.close()
+        }
+        defer { timeout.cancel() }
+        var welcomedAs: String?
+        let start = Date()
+        do {
+            try await channel.executeThenClose { inbound, outbound in
+                try await outbound.write(try frame(.hello(Hello(
+                    agentId: agentId, secret: secret, kind: "jsonl", version: "0.1.0", systemKeys: ["office5"],
+                    spoolId: UUID().uuidString, spool: SpoolReport(backlog: 0, capacity: 100, state: "ok")))))
+                var messages = inbound.makeAsyncIterator()
+                guard case .welcome(let welcome)? = try await messages.next() else { return }
+                welcomedAs = welcome.agentName
+                try await outbound.write(bytes)
+                while try await messages.next() != nil {}
+            }
+        } catch {
+            // The collector's close can surface as a TLS error (no close_notify) rather than an end.
+        }
+        return (welcomedAs, Date().timeIntervalSince(start) < 9)
+    }
+
     /// Opens TLS with the collector's pinned certificate, announces a 100 MB frame, sends its
     /// first megabyte and waits for the collector to hang up.
     func sendOversizedFrame(port: Int, fingerprint: String) async throws -> (closed: Bool, seconds: Double) {
@@ -97,6 +191,29 @@ final class MisbehavingClientTests: XCTestCase {
         let seconds = Date().timeIntervalSince(start)
         return (seconds < 10, seconds)
     }
+}
+
+/// A TLS connection to the collector's agent port that reads link messages and writes raw
+/// bytes, so a test can send well-formed frames (`frame(_:)`) or anything else.
+func connectLinkClient(port: Int, fingerprint: String) async throws -> NIOAsyncChannel<LinkMessage, ByteBuffer> {
+    let context = try NIOSSLContext(configuration: LinkTLS.clientConfiguration(
+        trust: .pinned(fingerprint: fingerprint), clientCertificateFile: nil, clientKeyFile: nil))
+    return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .connect(host: "127.0.0.1", port: port) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let pipeline = channel.pipeline.syncOperations
+                try pipeline.addHandler(
+                    LinkTLS.clientHandler(context: context, trust: .pinned(fingerprint: fingerprint), serverHostname: "127.0.0.1"))
+                try pipeline.addHandler(ByteToMessageHandler(LinkFrameDecoder()))
+                return try NIOAsyncChannel<LinkMessage, ByteBuffer>(wrappingChannelSynchronously: channel)
+            }
+        }
+}
+
+func frame(_ message: LinkMessage) throws -> ByteBuffer {
+    var buffer = ByteBuffer()
+    try LinkFrameCodec().encode(message, into: &buffer)
+    return buffer
 }
 
 func residentMemoryKB(pid: Int32) -> Int? {

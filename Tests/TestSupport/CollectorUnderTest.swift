@@ -73,6 +73,18 @@ public final class CollectorUnderTest {
         return (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]]) ?? []
     }
 
+    /// `GET /metrics`, one entry per series: the series as printed (name and labels, e.g.
+    /// `tamas_agent_spool_backlog{agent="a"}`) and its value.
+    public func metrics(file: StaticString = #filePath, line: UInt = #line) throws -> [String: Double] {
+        let text = try runTool("/usr/bin/curl", ["--silent", "--show-error", "--fail", url + "/metrics"], file: file, line: line)
+        var series: [String: Double] = [:]
+        for sample in text.split(separator: "\n") where !sample.hasPrefix("#") {
+            guard let space = sample.lastIndex(of: " "), let value = Double(sample[sample.index(after: space)...]) else { continue }
+            series[String(sample[..<space])] = value
+        }
+        return series
+    }
+
     public func status() throws -> [String: Any] {
         let text = try tamasctl(["status"])
         return (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
