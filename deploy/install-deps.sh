@@ -48,6 +48,10 @@ pip_install_unless() {
 if $testing; then
     # The FTP recording-download tests run pyftpdlib as the FTP server.
     pip_install_unless 'import pyftpdlib' pyftpdlib
+    # `tamas-agent ami bench --compare-python` (and its test) times panoramisk and cacofonisk. Pinned:
+    # the bench scripts call their internals (AMIProtocol, EventHandler) and docs/performance.md
+    # gives figures for these versions.
+    pip_install_unless 'import cacofonisk, panoramisk' 'cacofonisk==0.7.10' 'panoramisk==1.4'
     # The OpenAPI contract test validates docs/openapi.yaml and runs schemathesis against a live
     # collector, with the command-line flags of schemathesis 4 (3.x had others).
     pip_install_unless 'import openapi_spec_validator; from importlib.metadata import version; assert version("schemathesis").startswith("4.")' \

@@ -113,9 +113,28 @@ final class AMIAgentCLITests: XCTestCase {
     func testBenchPrintsRatesAndWritesTheStream() throws {
         let stream = folder.appendingPathComponent("stream.ami")
         let output = try runTool("tamas-agent", ["ami", "bench", "--calls", "300", "--write-stream", stream.path])
-        XCTAssertTrue(output.contains("framing alone (baseline):") && output.contains("framing + call tracking:")
-                      && output.contains("ratio tracking/baseline:"), output)
+        for stage in ["framing, every message built:", "framing + early drop (baseline):", "framing + call tracking:", "ratio tracking/baseline:"] {
+            XCTAssertTrue(output.contains(stage), "\(stage) missing from:\n\(output)")
+        }
+        XCTAssertTrue(output.contains(", 300 calls ended,"), output)
         let written = try String(contentsOf: stream, encoding: .utf8)
         XCTAssertTrue(written.hasPrefix("Asterisk Call Manager/2.10.6\r\nEvent: "))
+    }
+
+    /// The format of the comparison, on a stream too small for its figures to mean anything.
+    func testBenchComparePythonRunsPanoramiskAndCacofoniskOnTheSameStream() throws {
+        let installed = (try? runToolAllowingFailure("/usr/bin/env", ["python3", "-c", "import cacofonisk, panoramisk"]).status) == 0
+        try requireInstalled(installed, "cacofonisk or panoramisk (PyPI)")
+        let output = try runTool("tamas-agent", ["ami", "bench", "--calls", "40", "--compare-python",
+                                                 "--python-bench-folder", Fixtures.testFile("AMIAgentTests/bench").path], timeout: 120)
+        let messages = try XCTUnwrap(output.split(separator: "\n").first?.split(separator: " ").dropFirst().first, output)
+        XCTAssertTrue(output.contains("panoramisk framing: \(messages) AMI messages in "), output)
+        XCTAssertTrue(output.contains("panoramisk + cacofonisk call tracking: \(messages) AMI messages in "), output)
+        XCTAssertTrue(output.contains("calls ended: Tamas 40, cacofonisk 40, of 40 in the stream"), output)
+        for ratio in ["ratio framing, Tamas (every message built) / panoramisk:", "ratio framing + call tracking, Tamas / panoramisk + cacofonisk:"] {
+            let line = try XCTUnwrap(output.split(separator: "\n").first { $0.hasPrefix(ratio) }, "\(ratio) missing from:\n\(output)")
+            let figures = line.dropFirst(ratio.count).split(separator: " ")
+            XCTAssertTrue(figures.count == 8 && Double(figures[0]) != nil && figures[1...3] == ["by", "CPU", "time"], String(line))
+        }
     }
 }

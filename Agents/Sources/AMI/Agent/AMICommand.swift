@@ -166,23 +166,38 @@ public struct AMICommand: AsyncParsableCommand {
             abstract: "Measure framing + call tracking speed on a generated Asterisk 13+ stream (a benchmark, not a test).",
             discussion: """
                 Generates a deterministic stream in memory (ring groups, outbound, busy and internal calls in the \
-                chatter of a FreePBX box), then times on one core: the framer alone (the baseline) and framer + \
-                call tracker, and prints AMI messages per second and the ratio. --write-stream saves the same \
-                stream so other AMI libraries can be timed on it (Tests/AMIAgentTests/bench/).
+                chatter of a FreePBX box), then times on one core: the framer building every message, the framer \
+                with the early drop of ignored events (the baseline) and framer + call tracker, and prints AMI \
+                messages per second and the ratio. --write-stream saves the same stream so other AMI libraries can \
+                be timed on it. --compare-python also times panoramisk's framing and panoramisk + cacofonisk's call \
+                tracking on that file with python3 (scripts in Tests/AMIAgentTests/bench, run from the repository \
+                root) and prints the ratios. See docs/performance.md.
                 """)
 
         @Option(help: "Number of calls in the generated stream.") var calls = 20_000
         @Option(help: "Seed of the stream generator.") var seed: UInt64 = 42
         @Option(help: "Also write the generated wire stream to this file.") var writeStream: String?
+        @Flag(help: "Also time panoramisk and panoramisk + cacofonisk (python3) on the same stream and print the ratios.")
+        var comparePython = false
+        @Option(help: "Folder of panoramisk_bench.py and cacofonisk_bench.py, for --compare-python.")
+        var pythonBenchFolder = "Tests/AMIAgentTests/bench"
 
         func run() async throws {
             let stream = AMIStreamGenerator(calls: calls, seed: seed).generate()
-            if let writeStream {
-                guard FileManager.default.createFile(atPath: writeStream, contents: Data(stream.bytes)) else {
-                    throw ValidationError("cannot write \(writeStream)")
+            let streamFile = writeStream ?? (comparePython ? FileManager.default.temporaryDirectory
+                .appendingPathComponent("tamas-ami-bench-\(UUID().uuidString).ami").path : nil)
+            if let streamFile {
+                guard FileManager.default.createFile(atPath: streamFile, contents: Data(stream.bytes)) else {
+                    throw ValidationError("cannot write \(streamFile)")
                 }
             }
-            print(AMIBenchmark(stream: stream).run().text)
+            defer { if writeStream == nil, let streamFile { try? FileManager.default.removeItem(atPath: streamFile) } }
+            let figures = AMIBenchmark(stream: stream).run()
+            print(figures.text)
+            if comparePython, let streamFile {
+                let comparison = AMIPythonComparison(scriptFolder: URL(fileURLWithPath: pythonBenchFolder), streamFile: streamFile)
+                print(try comparison.run(expectedMessages: stream.messageCount).text(against: figures))
+            }
         }
     }
 }
