@@ -173,7 +173,7 @@ final class AMIAgentEndToEndTests: XCTestCase {
         XCTAssertEqual(placed.body["agent"] as? String, "asterisk-1")
         let originate = try XCTUnwrap(setup.pbx.actions.first { $0.name == "Originate" })
         XCTAssertEqual(originate.headers.map(\.0), ["Action", "ActionID", "Channel", "Context", "Exten", "Priority", "CallerID", "Timeout", "Async"])
-        XCTAssertEqual(originate["Channel"], "PJSIP/201", "no channel of 201 seen yet: PJSIP, the 13+ default")
+        XCTAssertEqual(originate["Channel"], "SIP/201", "no channel of 201 seen yet, but SIPpeers listed it: a chan_sip phone on a 13+ box")
         XCTAssertEqual(originate["Context"], "from-internal")
         XCTAssertEqual(originate["Exten"], "909121234567")
         XCTAssertEqual(originate["Priority"], "1")
@@ -190,7 +190,10 @@ final class AMIAgentEndToEndTests: XCTestCase {
         XCTAssertEqual(offline.body["outcome"] as? String, "failure")
         XCTAssertEqual(offline.body["error"] as? String,
                        "failure: Asterisk could not ring the phone: it is not registered, unreachable or does not exist (OriginateResponse Reason 0)")
-        XCTAssertEqual(setup.pbx.actions.filter { $0.name == "Originate" }.map { $0["Channel"] ?? "" }, ["PJSIP/201", "PJSIP/204"])
+        let endpoint = try postAPI(setup.collector, "/api/v1/originate", ["systemKey": "voipgrid", "extension": "301", "number": "09121234567"])
+        XCTAssertEqual(endpoint.status, 200, "\(endpoint.body)")
+        XCTAssertEqual(setup.pbx.actions.filter { $0.name == "Originate" }.map { $0["Channel"] ?? "" }, ["SIP/201", "PJSIP/204", "PJSIP/301"],
+                       "204 is in no listing (the 13+ default), 301 is a PJSIPShowEndpoints entry")
     }
 
     func testSpyWhisperAndBargeUseChanSpyOptionsAndAreAudited() throws {
@@ -201,9 +204,9 @@ final class AMIAgentEndToEndTests: XCTestCase {
                                          arguments: ["supervisor": "250", "target": "201", "mode": mode, "requestedBy": "manager-sara"])
             XCTAssertEqual(answer["ok"] as? Bool, true, "\(answer)")
             let originate = try XCTUnwrap(setup.pbx.actions.last { $0.name == "Originate" })
-            XCTAssertEqual(originate["Channel"], "PJSIP/250")
+            XCTAssertEqual(originate["Channel"], "PJSIP/250", "250 is in no listing: the 13+ default")
             XCTAssertEqual(originate["Application"], "ChanSpy")
-            XCTAssertEqual(originate["Data"], "PJSIP/201-,\(options)", mode)
+            XCTAssertEqual(originate["Data"], "SIP/201-,\(options)", "201 is listed by SIPpeers; \(mode)")
             XCTAssertEqual(originate["Async"], "true")
         }
         let audit = try String(contentsOf: setup.folder.appendingPathComponent("spy-audit.log"), encoding: .utf8)

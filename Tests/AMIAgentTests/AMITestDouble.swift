@@ -3,20 +3,66 @@ import Foundation
 import NIOCore
 import NIOPosix
 import TamasEvents
+import TestSupport
 
 /// An Asterisk Manager Interface on 127.0.0.1 for tests, speaking the wire protocol of
 /// FACTS.md section 1 byte for byte: banner, plain and MD5 login (and the refusal after a
 /// one-second pause, then a close), Ping, EventList answers, Command in the old `Follows`
-/// form or the 14+ `Output:` form, async Originate with its OriginateResponse, and events sent
-/// in small fragments and in bursts.
+/// form or the 14+ `Output:` form, async Originate with its outcome event, and events sent
+/// in small fragments and in bursts. Each dialect answers as that version's manager.c does;
+/// the call events themselves are the test's script, written in that version's shapes.
 final class AMITestDouble: @unchecked Sendable {
-    enum Dialect {
+    enum Dialect: CaseIterable {
+        /// Banner `1.0`. `Response: Pong`; lists without `EventList:` headers (Status ends in a
+        /// bare `StatusComplete`, SIPpeers in `PeerlistComplete` + `ListItems`); async Originate
+        /// ends in `OriginateSuccess`/`OriginateFailure`; no CoreShowChannels, no FullyBooted.
+        case asterisk14
+        /// Banner `1.1`. 1.6's manager changes: Ping `Success` + `Ping: Pong`, `EventList:
+        /// start`/`Complete`, CoreShowChannels, OriginateResponse. Command still `Follows`.
+        case asterisk18
         /// Banner `1.3`, `Response: Follows ... --END COMMAND--`.
         case asterisk11
-        /// Banner `5.0.5` (Asterisk 16), `Output:` lines.
+        /// Banner `5.0.5` (Asterisk 16), `Output:` lines, ExtensionStateList, PJSIPShowEndpoints,
+        /// FullyBooted pushed at login.
         case asterisk16
 
-        var banner: String { self == .asterisk11 ? "Asterisk Call Manager/1.3\r\n" : "Asterisk Call Manager/5.0.5\r\n" }
+        var banner: String { "Asterisk Call Manager/\(amiVersion)\r\n" }
+
+        /// `AMI_VERSION` of the release (FACTS.md section 1; 1.4 hard-codes `1.0`).
+        var amiVersion: String {
+            switch self {
+            case .asterisk14: "1.0"
+            case .asterisk18: "1.1"
+            case .asterisk11: "1.3"
+            case .asterisk16: "5.0.5"
+            }
+        }
+
+        /// What `core show version` prints, a release FACTS.md names.
+        var versionLine: String {
+            switch self {
+            case .asterisk14: "Asterisk 1.4.44 built by root @ pbx on a i686 running Linux on 2012-04-20 10:05:11 UTC"
+            case .asterisk18: "Asterisk 1.8.32.3 built by root @ pbx on a x86_64 running Linux on 2015-04-09 12:01:44 UTC"
+            case .asterisk11: "Asterisk 11.25.3 built by root @ pbx on a x86_64 running Linux on 2017-09-20 14:12:03 UTC"
+            case .asterisk16: "Asterisk 16.30.1 built by root @ pbx on a x86_64 running Linux"
+            }
+        }
+
+        /// Command answers with `Response: Follows` up to 13; 14 moved to `Output:` lines.
+        var commandFollows: Bool { self != .asterisk16 }
+
+        /// Lists (CoreShowChannels, SIPpeers, ...) carry `EventList: start`/`Complete` from 1.6 on.
+        var listsHaveEventList: Bool { self != .asterisk14 }
+
+        /// Actions this version's manager knows (FACTS.md section 3, "Since tags"); others get
+        /// `Invalid/unknown command`, so an agent asking a list too new for the version fails the test.
+        func knows(_ action: String) -> Bool {
+            switch action.lowercased() {
+            case "coreshowchannels": self != .asterisk14
+            case "extensionstatelist", "pjsipshowendpoints": self == .asterisk16
+            default: true
+            }
+        }
     }
 
     struct Action: Sendable {
@@ -37,10 +83,7 @@ final class AMITestDouble: @unchecked Sendable {
     var deniedActions: Set<String> = []
     /// OriginateResponse `Reason` per rung channel (`SIP/202`); 4 (answered) when not listed.
     var originateReasons: [String: Int] = [:]
-    var commandOutput: [String: [String]] = [
-        "core show channels": ["Channel              Location             State   Application(Data)", "0 active channels", "0 active calls", "2 calls processed"],
-        "core show version": ["Asterisk 16.30.1 built by root @ pbx on a x86_64 running Linux"],
-    ]
+    var commandOutput: [String: [String]]
 
     private let lock = NSLock()
     private var actionLog: [Action] = []
@@ -54,6 +97,10 @@ final class AMITestDouble: @unchecked Sendable {
         self.dialect = dialect
         self.username = username
         self.secret = secret
+        commandOutput = [
+            "core show channels": ["Channel              Location             State   Application(Data)", "0 active channels", "0 active calls", "2 calls processed"],
+            "core show version": [dialect.versionLine],
+        ]
     }
 
     var actions: [Action] { lock.withLock { actionLog } }
@@ -228,8 +275,10 @@ final class AMITestDouble: @unchecked Sendable {
         }
         guard loggedIn else { return message("Response: Error\r\n\(id)Message: Permission denied\r\n") }
         if deniedActions.contains(action.name) { return message("Response: Error\r\n\(id)Message: Permission denied\r\n") }
+        guard dialect.knows(action.name) else { return message("Response: Error\r\n\(id)Message: Invalid/unknown command\r\n") }
         switch action.name.lowercased() {
         case "ping":
+            if dialect == .asterisk14 { return message("Response: Pong\r\n\(id)") }
             return message("Response: Success\r\n\(id)Ping: Pong\r\nTimestamp: \(Int(Date().timeIntervalSince1970)).000000\r\n")
         case "coreshowchannels", "status", "extensionstatelist", "sippeers", "pjsipshowendpoints":
             resyncOutstanding = max(0, resyncOutstanding - (action.name == "CoreShowChannels" || action.name == "Status" ? 1 : 0))
@@ -237,7 +286,7 @@ final class AMITestDouble: @unchecked Sendable {
         case "command":
             let command = action["Command"] ?? ""
             let lines = commandOutput[command] ?? ["No such command '\(command)' (type 'core show help \(command)' for other possible commands)"]
-            if dialect == .asterisk11 {
+            if dialect.commandFollows {
                 return message("Response: Follows\r\nPrivilege: Command\r\n\(id)" + lines.map { $0 + "\n" }.joined() + "--END COMMAND--\r\n")
             }
             return message("Response: Success\r\n\(id)Message: Command output follows\r\n" + lines.map { "Output: \($0)\r\n" }.joined())
@@ -247,6 +296,13 @@ final class AMITestDouble: @unchecked Sendable {
             let target = action["Application"].map { "Application: \($0)\r\nData: \(action["Data"] ?? "")\r\n" }
                 ?? "Context: \(action["Context"] ?? "")\r\nExten: \(action["Exten"] ?? "")\r\n"
             var reply = message("Response: Success\r\n\(id)Message: Originate successfully queued\r\n")
+            if dialect == .asterisk14 {
+                // 1.4's fast_originate: the outcome is the event's name, Channel is the dialed TECH/data.
+                reply.later = "Event: \(reason == 4 ? "OriginateSuccess" : "OriginateFailure")\r\nPrivilege: call,all\r\n\(id)"
+                    + "Channel: \(channel)\r\n\(target)Reason: \(reason)\r\nUniqueid: \(reason == 4 ? "1764150000.66" : "<null>")\r\n"
+                    + "CallerID: <unknown>\r\nCallerIDNum: <unknown>\r\nCallerIDName: <unknown>\r\n\r\n"
+                return reply
+            }
             reply.later = "Event: OriginateResponse\r\nPrivilege: call,all\r\n\(id)Response: \(reason == 4 ? "Success" : "Failure")\r\n"
                 + "Channel: \(channel)-00000042\r\n\(target)Reason: \(reason)\r\nUniqueid: 1764150000.66\r\n"
                 + "CallerIDNum: <unknown>\r\nCallerIDName: <unknown>\r\n\r\n"
@@ -256,7 +312,8 @@ final class AMITestDouble: @unchecked Sendable {
         }
     }
 
-    /// `EventList: start`, the entries, then the `...Complete` event, as 1.8+ answer list actions.
+    /// The acknowledgement, the entries, then the `...Complete` event. From 1.6 the two ends
+    /// carry `EventList: start`/`Complete`; 1.4 sends bare ones (its manager.c and chan_sip).
     private func eventList(_ action: Action, id: String) -> Reply {
         var entries: [String] = []
         switch action.name {
@@ -272,8 +329,21 @@ final class AMITestDouble: @unchecked Sendable {
             break
         }
         let complete = action.name == "SIPpeers" ? "PeerlistComplete" : action.name == "PJSIPShowEndpoints" ? "EndpointListComplete" : "\(action.name)Complete"
+        guard dialect.listsHaveEventList else {
+            let acknowledgement = action.name == "Status" ? "Channel status will follow" : "Peer status list will follow"
+            let end = action.name == "Status" ? "Event: StatusComplete\r\n\(id)\r\n" : "Event: \(complete)\r\nListItems: \(entries.count)\r\n\(id)\r\n"
+            return Reply(chunks: ["Response: Success\r\n\(id)Message: \(acknowledgement)\r\n\r\n"] + entries + [end])
+        }
         return Reply(chunks: ["Response: Success\r\n\(id)EventList: start\r\nMessage: list will follow\r\n\r\n"] + entries
             + ["Event: \(complete)\r\n\(id)EventList: Complete\r\nListItems: \(entries.count)\r\n\r\n"])
+    }
+
+    /// A transcript of `Tests/AMITests/Golden/streams` (LF line ends, the pure tests' input) as
+    /// the wire messages Asterisk would send, CRLF-terminated.
+    static func wireMessages(fromTranscript name: String) throws -> [String] {
+        let text = try String(contentsOf: Fixtures.testFile("AMITests/Golden/streams/\(name).ami"), encoding: .utf8)
+        return text.components(separatedBy: "\n\n").filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+            .map { $0.split(separator: "\n").map { $0 + "\r\n" }.joined() + "\r\n" }
     }
 
     /// The script as a real server delivers it: the first half in fragments of 1 to 97 bytes

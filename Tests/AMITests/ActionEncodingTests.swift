@@ -23,8 +23,14 @@ final class ActionEncodingTests: XCTestCase {
 
     func testSpyWhisperBargeOptionsPerVersion() throws {
         let spy = AMISpy(mode: .spy, supervisorExtension: "100", targetExtension: "201", technology: .sip)
-        XCTAssertEqual(String(decoding: try spy.action(dialect: .v13plus, technologyFallback: .auto).encoded(actionID: "s1"), as: UTF8.self),
+        XCTAssertEqual(String(decoding: try spy.action(dialect: .v13plus, supervisorTechnologyFallback: .auto, targetTechnologyFallback: .pjsip)
+                                .encoded(actionID: "s1"), as: UTF8.self),
                        "Action: Originate\r\nActionID: s1\r\nChannel: SIP/100\r\nApplication: ChanSpy\r\nData: SIP/201-,qE\r\nCallerID: \"spy 201\" <201>\r\nAsync: true\r\n\r\n")
+        let mixed = AMISpy(mode: .spy, supervisorExtension: "100", targetExtension: "201", technology: .auto)
+        let mixedText = String(decoding: try mixed.action(dialect: .v13plus, supervisorTechnologyFallback: .pjsip, targetTechnologyFallback: .sip)
+            .encoded(actionID: "s2"), as: UTF8.self)
+        XCTAssertTrue(mixedText.contains("Channel: PJSIP/100\r\n"), mixedText)
+        XCTAssertTrue(mixedText.contains("Data: SIP/201-,qE\r\n"), "each phone is reached with its own driver: \(mixedText)")
         XCTAssertEqual(try AMISpy(mode: .whisper, supervisorExtension: "100", targetExtension: "201", technology: .sip).options(dialect: .v11), "qwE")
         XCTAssertEqual(try AMISpy(mode: .barge, supervisorExtension: "100", targetExtension: "201", technology: .sip).options(dialect: .v1_8), "qBE")
         XCTAssertEqual(try AMISpy(mode: .spy, supervisorExtension: "100", targetExtension: "201", technology: .sip).options(dialect: .v1_4), "q")

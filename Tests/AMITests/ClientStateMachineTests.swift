@@ -179,6 +179,40 @@ final class ClientStateMachineTests: XCTestCase {
         XCTAssertEqual(results.last?.message, "reason 3")
     }
 
+    /// 1.4 lists have no `EventList:` headers: the acknowledgement says the list "will follow".
+    func testAsterisk14ListWithoutEventListHeadersIsCollected() {
+        var client = loggedIn(settings { $0.channelTechnology = .sip }, banner: "Asterisk Call Manager/1.0")
+        let (id, _) = client.send(AMIActions.sipPeers(), now: t0)
+        let text = Wire.message([("Response", "Success"), ("ActionID", id ?? ""), ("Message", "Peer status list will follow")])
+            + Wire.message([("Event", "PeerEntry"), ("ActionID", id ?? ""), ("Channeltype", "SIP"), ("ObjectName", "201"), ("Status", "OK (3 ms)")])
+            + Wire.message([("Event", "PeerEntry"), ("ActionID", id ?? ""), ("Channeltype", "SIP"), ("ObjectName", "mytrunk"), ("Status", "OK (9 ms)")])
+            + Wire.message([("Event", "PeerlistComplete"), ("ListItems", "2"), ("ActionID", id ?? "")])
+        let results = client.receive(Wire.bytes(text), now: t0).compactMap { if case .result(let result) = $0 { result } else { nil } }
+        XCTAssertEqual(results.count, 1)
+        XCTAssertEqual(results.first?.listEvents.map { $0["objectname"] }, ["201", "mytrunk"])
+        XCTAssertEqual(results.first?.final, true)
+    }
+
+    /// 1.4 has no OriginateResponse: fast_originate names the event by the outcome.
+    func testAsyncOriginateOnAsterisk14EndsWithOriginateSuccessOrFailure() {
+        var client = loggedIn(settings { $0.channelTechnology = .sip }, banner: "Asterisk Call Manager/1.0")
+        let (failedID, _) = client.send(client.clickToCall(userExtension: "202", number: "09121234567"), now: t0)
+        let (placedID, _) = client.send(client.clickToCall(userExtension: "201", number: "09121234567"), now: t0)
+        let text = Wire.message([("Response", "Success"), ("ActionID", failedID ?? ""), ("Message", "Originate successfully queued")])
+            + Wire.message([("Response", "Success"), ("ActionID", placedID ?? ""), ("Message", "Originate successfully queued")])
+            + Wire.message([("Event", "OriginateFailure"), ("Privilege", "call,all"), ("ActionID", failedID ?? ""), ("Channel", "SIP/202"),
+                            ("Context", "from-internal"), ("Exten", "909121234567"), ("Reason", "5"), ("Uniqueid", "<null>"),
+                            ("CallerID", "09121234567"), ("CallerIDNum", "09121234567"), ("CallerIDName", "09121234567")])
+            + Wire.message([("Event", "OriginateSuccess"), ("Privilege", "call,all"), ("ActionID", placedID ?? ""), ("Channel", "SIP/201"),
+                            ("Context", "from-internal"), ("Exten", "909121234567"), ("Reason", "4"), ("Uniqueid", "1764150000.9"),
+                            ("CallerID", "09121234567"), ("CallerIDNum", "09121234567"), ("CallerIDName", "09121234567")])
+        let results = client.receive(Wire.bytes(text), now: t0).compactMap { if case .result(let result) = $0 { result } else { nil } }
+        XCTAssertEqual(results.map(\.actionID), [failedID, placedID, failedID, placedID].compactMap { $0 })
+        XCTAssertEqual(results.map(\.final), [false, false, true, true])
+        XCTAssertEqual(results.map(\.success), [true, true, false, true])
+        XCTAssertEqual(results.map(\.message), ["Originate successfully queued", "Originate successfully queued", "reason 5", "reason 4"])
+    }
+
     func testFullyBootedTriggersResyncAndPermissionDeniedIsReported() {
         var client = loggedIn(settings { $0.channelTechnology = .sip })
         let text = Wire.message([("Response", "Error"), ("ActionID", "tamas-1-2"), ("Message", "Permission denied")])
@@ -208,6 +242,41 @@ final class ClientStateMachineTests: XCTestCase {
         let events = client.receive(Wire.bytes(text), now: t0).compactMap { if case .events(let events) = $0 { events } else { nil } }.flatMap { $0 }
         XCTAssertEqual(events.map(\.type), [.extensionState])
         XCTAssertEqual(client.tracker.technology(ofExtension: "201"), .pjsip)
+    }
+
+    /// A 13+ box running chan_sip and PJSIP side by side: the resync lists both, and a phone
+    /// that has made no call yet is rung with the driver it was listed under, not the 13+
+    /// default. A channel actually seen wins over the listing; PeerStatus names the driver too.
+    func testClickToCallUsesTheTechnologyEachExtensionWasListedUnder() throws {
+        var client = loggedIn(settings { $0.channelTechnology = .auto })
+        let listings = Wire.message([("Response", "Success"), ("ActionID", "tamas-1-4"), ("EventList", "start"), ("Message", "Peer status list will follow")])
+            + Wire.message([("Event", "PeerEntry"), ("ActionID", "tamas-1-4"), ("Channeltype", "SIP"), ("ObjectName", "201"), ("ChanObjectType", "peer"),
+                            ("IPaddress", "10.0.0.9"), ("IPport", "5060"), ("Dynamic", "yes"), ("Status", "OK (5 ms)")])
+            + Wire.message([("Event", "PeerEntry"), ("ActionID", "tamas-1-4"), ("Channeltype", "SIP"), ("ObjectName", "202"), ("ChanObjectType", "peer"),
+                            ("IPaddress", "-none-"), ("IPport", "0"), ("Dynamic", "yes"), ("Status", "UNKNOWN")])
+            + Wire.message([("Event", "PeerlistComplete"), ("ActionID", "tamas-1-4"), ("EventList", "Complete"), ("ListItems", "2")])
+            + Wire.message([("Response", "Success"), ("ActionID", "tamas-1-5"), ("EventList", "start"), ("Message", "A listing of Endpoints follows")])
+            + Wire.message([("Event", "EndpointList"), ("ActionID", "tamas-1-5"), ("ObjectType", "endpoint"), ("ObjectName", "301"),
+                            ("Transport", "transport-udp"), ("Aors", "301"), ("DeviceState", "Unavailable"), ("ActiveChannels", "")])
+            + Wire.message([("Event", "EndpointListComplete"), ("ActionID", "tamas-1-5"), ("EventList", "Complete"), ("ListItems", "1")])
+            + Wire.message([("Event", "PeerStatus"), ("Privilege", "system,all"), ("ChannelType", "IAX2"), ("Peer", "IAX2/401"), ("PeerStatus", "Registered")])
+        _ = client.receive(Wire.bytes(listings), now: t0)
+        func channel(_ extensionNumber: String) -> String? {
+            client.clickToCall(userExtension: extensionNumber, number: "09121234567").headers.first { $0.key == "Channel" }?.value
+        }
+        XCTAssertEqual(channel("201"), "SIP/201", "listed by SIPpeers")
+        XCTAssertEqual(channel("202"), "SIP/202", "listed by SIPpeers though unregistered")
+        XCTAssertEqual(channel("301"), "PJSIP/301", "listed by PJSIPShowEndpoints")
+        XCTAssertEqual(channel("401"), "IAX2/401", "registered as IAX2/401")
+        XCTAssertEqual(channel("501"), "PJSIP/501", "never listed: the 13+ default")
+        let spy = try client.spy(.whisper, supervisor: "301", target: "201")
+        XCTAssertEqual(spy.headers.first { $0.key == "Channel" }?.value, "PJSIP/301")
+        XCTAssertEqual(spy.headers.first { $0.key == "Data" }?.value, "SIP/201-,qwE")
+
+        let seen = Wire.message([("Event", "Newchannel"), ("Channel", "PJSIP/201-00000007"), ("ChannelState", "4"), ("Exten", "205"),
+                                 ("Context", "from-internal"), ("Uniqueid", "6.1"), ("Linkedid", "6.1")])
+        _ = client.receive(Wire.bytes(seen), now: t0)
+        XCTAssertEqual(channel("201"), "PJSIP/201", "a channel seen after the listing (the phone moved to PJSIP) wins")
     }
 
     /// A call that ends without a recording variable comes out as the call's events, then one

@@ -56,9 +56,9 @@ final class EventFilterDocTests: XCTestCase {
     static let notNeeded: [String: Set<String>] = [
         "11": ["DialBegin", "DialEnd", "BlindTransfer", "AttendedTransfer", "Unhold", "DeviceStateChange", "EndpointList",
                "EndpointListComplete", "ExtensionStateListComplete",
-               "Link", "Status", "StatusComplete",  // 1.4 only
+               "Link", "Status", "StatusComplete", "OriginateSuccess", "OriginateFailure",  // 1.4 only
                "Newexten", "VarSet"],  // Newexten only matters on 1.4; VarSet is checked by variable below
-        "13+": ["Dial", "Bridge", "Link", "Status", "StatusComplete", "Newexten", "VarSet"],
+        "13+": ["Dial", "Bridge", "Link", "Status", "StatusComplete", "OriginateSuccess", "OriginateFailure", "Newexten", "VarSet"],
     ]
 
     func testTheTrackersEventListIsItsSwitch() throws {
@@ -109,5 +109,91 @@ final class EventFilterDocTests: XCTestCase {
                 XCTAssertFalse(filter.passes(varSet), "\(version) lets VarSet \(variable) through")
             }
         }
+    }
+
+    // MARK: - manager.conf user blocks
+
+    /// The class of each action Tamas sends, 1.6 and later (any one of them is enough there).
+    /// As remembered from the registrations in manager.c, chan_sip and res_pjsip; the doc says so.
+    static let actionClasses: [String: Set<String>] = [
+        "Ping": [], "CoreShowChannels": ["system", "reporting"], "Status": ["system", "call", "reporting"],
+        "ExtensionStateList": ["call", "reporting"], "SIPpeers": ["system", "reporting"], "PJSIPShowEndpoints": ["system"],
+        "Originate": ["originate"], "Command": ["command"],
+    ]
+
+    /// The class each unsolicited event Tamas reads is sent in (1.6 and later). List entries and
+    /// their `...Complete` events are part of an action's answer and need no read class.
+    static func eventClass(_ name: String) -> String? {
+        switch name {
+        case "PeerStatus", "FullyBooted", "Reload": "system"
+        case "VarSet", "Newexten": "dialplan"
+        case "PeerEntry", "EndpointList", "CoreShowChannel", "Status", "CoreShowChannelsComplete", "StatusComplete": nil
+        default: "call"
+        }
+    }
+
+    /// The ```` ```ini manager.conf=<profile> ```` blocks: profile -> key -> value.
+    func documentedUsers() throws -> [String: [String: String]] {
+        let text = try String(contentsOf: Fixtures.repositoryRoot.appendingPathComponent("docs/asterisk.md"), encoding: .utf8)
+        var users: [String: [String: String]] = [:]
+        var profile: String?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("```ini manager.conf=") {
+                profile = String(line.dropFirst("```ini manager.conf=".count))
+            } else if line == "```" {
+                profile = nil
+            } else if let current = profile {
+                if line.hasPrefix("[") {
+                    users[current, default: [:]]["[user]"] = String(line)
+                    continue
+                }
+                let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                XCTAssertEqual(parts.count, 2, "not a key = value line in \(current): \(line)")
+                if parts.count == 2 { users[current, default: [:]][parts[0]] = parts[1] }
+            }
+        }
+        return users
+    }
+
+    /// Each block grants every class the actions and events of its use need, and nothing more:
+    /// dropping any one class it lists would refuse an action Tamas sends or lose an event it reads.
+    func testManagerConfBlocksGrantTheLeastClasses() throws {
+        let users = try documentedUsers()
+        XCTAssertEqual(Set(users.keys), ["call-logs", "call-control"])
+        let knownClasses: Set<String> = ["system", "call", "log", "verbose", "command", "agent", "user", "config", "dtmf", "reporting", "cdr",
+                                         "dialplan", "originate", "agi", "cc", "aoc", "test", "security", "message", "all", "none"]
+        let callLogActions = ["Ping"] + AMIActions.resync(dialect: .v13plus, technology: .auto).map(\.name)
+        let client = AMIClientStateMachine(settings: AMISettings(channelTechnology: .sip), jitter: FixedJitter(value: 0))
+        let controlActions = callLogActions + [client.clickToCall(userExtension: "201", number: "09121234567").name,
+                                               try client.spy(.spy, supervisor: "250", target: "201").name, AMIActions.command("core show version").name]
+        let events = AMICallTracker.eventsRead.union(AMIClientStateMachine.eventsRead)
+        let neededRead = Set(events.compactMap(Self.eventClass))
+        XCTAssertEqual(neededRead, ["system", "call", "dialplan"])
+
+        for (profile, actions) in [("call-logs", callLogActions), ("call-control", controlActions)] {
+            let user = try XCTUnwrap(users[profile], profile)
+            XCTAssertEqual(Set(user.keys), ["[user]", "secret", "deny", "permit", "read", "write"], profile)
+            XCTAssertEqual(user["[user]"], "[tamas]")
+            XCTAssertEqual(user["deny"], "0.0.0.0/0.0.0.0", "only the agent's address may log in")
+            XCTAssertEqual(user["permit"], "<agent address>/255.255.255.255")
+            let read = Set((user["read"] ?? "").split(separator: ",").map(String.init))
+            let write = Set((user["write"] ?? "").split(separator: ",").map(String.init))
+            XCTAssertTrue(read.union(write).isSubset(of: knownClasses), "\(profile): \(read.union(write).subtracting(knownClasses))")
+            XCTAssertEqual(read, neededRead, "\(profile): read classes are exactly those of the events Tamas reads")
+
+            func allowed(_ action: String, by classes: Set<String>) -> Bool {
+                guard let needed = Self.actionClasses[action] else { return false }
+                return needed.isEmpty || !needed.isDisjoint(with: classes)
+            }
+            for action in actions {
+                XCTAssertTrue(allowed(action, by: write), "\(profile) refuses \(action)")
+            }
+            for granted in write.sorted() {
+                let without = write.subtracting([granted])
+                XCTAssertTrue(actions.contains { !allowed($0, by: without) }, "\(profile): write \(granted) is not needed")
+            }
+        }
+        XCTAssertEqual(users["call-logs"]?["write"], "system,reporting")
+        XCTAssertEqual(users["call-control"]?["write"], "system,reporting,originate,command")
     }
 }

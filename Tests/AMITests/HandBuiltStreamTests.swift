@@ -44,24 +44,13 @@ final class HandBuiltStreamTests: XCTestCase {
         try golden(events, "v14_ring_group_missed")
     }
 
-    /// 1.4: 201 dials 9 + a mobile number (release code 9) out of trunk `mytrunk`, answered, Link/Unlink.
+    /// 1.4: 201 dials 9 + a mobile number (release code 9) out of trunk `mytrunk`, answered,
+    /// Link/Unlink. The stream is a transcript file the agent's end-to-end test also sends.
     func testAsterisk14OutboundWithReleaseCode() throws {
         var settings = Self.freepbx
         settings.version = .v1_4
         var runner = StreamRunner(settings: settings)
-        let events = runner.feed([
-            [("Event", "Newchannel"), ("Privilege", "call,all"), ("Channel", "SIP/201-0b000001"), ("State", "Ring"), ("CallerID", "201"), ("CallerIDName", "Reception"), ("Uniqueid", "1764150100.20")],
-            [("Event", "Newexten"), ("Privilege", "call,all"), ("Channel", "SIP/201-0b000001"), ("Context", "from-internal"), ("Extension", "909121234567"), ("Priority", "1"), ("Application", "Macro"), ("AppData", "user-callerid"), ("Uniqueid", "1764150100.20")],
-            [("Event", "Newexten"), ("Privilege", "call,all"), ("Channel", "SIP/201-0b000001"), ("Context", "macro-dialout-trunk"), ("Extension", "s"), ("Priority", "1"), ("Application", "Set"), ("AppData", "x"), ("Uniqueid", "1764150100.20")],
-            [("Event", "Newchannel"), ("Privilege", "call,all"), ("Channel", "SIP/mytrunk-0b000002"), ("State", "Down"), ("CallerID", "201"), ("CallerIDName", "Reception"), ("Uniqueid", "1764150101.21")],
-            [("Event", "Dial"), ("Privilege", "call,all"), ("Source", "SIP/201-0b000001"), ("Destination", "SIP/mytrunk-0b000002"), ("CallerID", "201"), ("CallerIDName", "Reception"), ("SrcUniqueID", "1764150100.20"), ("DestUniqueID", "1764150101.21")],
-            [("Event", "Newstate"), ("Privilege", "call,all"), ("Channel", "SIP/mytrunk-0b000002"), ("State", "Ringing"), ("CallerID", "201"), ("CallerIDName", "Reception"), ("Uniqueid", "1764150101.21")],
-            [("Event", "Newstate"), ("Privilege", "call,all"), ("Channel", "SIP/mytrunk-0b000002"), ("State", "Up"), ("CallerID", "201"), ("CallerIDName", "Reception"), ("Uniqueid", "1764150101.21")],
-            [("Event", "Link"), ("Privilege", "call,all"), ("Channel1", "SIP/201-0b000001"), ("Channel2", "SIP/mytrunk-0b000002"), ("Uniqueid1", "1764150100.20"), ("Uniqueid2", "1764150101.21"), ("CallerID1", "201"), ("CallerID2", "909121234567")],
-            [("Event", "Unlink"), ("Privilege", "call,all"), ("Channel1", "SIP/201-0b000001"), ("Channel2", "SIP/mytrunk-0b000002"), ("Uniqueid1", "1764150100.20"), ("Uniqueid2", "1764150101.21"), ("CallerID1", "201"), ("CallerID2", "909121234567")],
-            [("Event", "Hangup"), ("Privilege", "call,all"), ("Channel", "SIP/mytrunk-0b000002"), ("Uniqueid", "1764150101.21"), ("Cause", "16"), ("Cause-txt", "Normal Clearing")],
-            [("Event", "Hangup"), ("Privilege", "call,all"), ("Channel", "SIP/201-0b000001"), ("Uniqueid", "1764150100.20"), ("Cause", "16"), ("Cause-txt", "Normal Clearing")],
-        ])
+        let events = runner.feed(try Wire.transcript("v14_outbound_release_code"))
         let ended = events.ofType(.callEnded)
         XCTAssertEqual(ended.first?.direction, .outbound)
         XCTAssertEqual(ended.first?.disposition, .answered)
@@ -71,6 +60,44 @@ final class HandBuiltStreamTests: XCTestCase {
         XCTAssertEqual(ended.first?.line, "mytrunk")
         XCTAssertEqual(ended.first?.durationSec, 4)
         try golden(events, "v14_outbound_release_code")
+    }
+
+    /// 1.4: a PSTN caller reaches the DID, 201 answers (Dial without SubEvent, Link/Unlink,
+    /// Newchannel/Newstate with `State` and `CallerID`). Sent end to end too.
+    func testAsterisk14InboundAnswered() throws {
+        var settings = Self.freepbx
+        settings.version = .v1_4
+        var runner = StreamRunner(settings: settings)
+        let events = runner.feed(try Wire.transcript("v14_inbound_answered"))
+        XCTAssertEqual(events.filter { $0.type.isCallEvent }.map(\.type), [.callRinging, .callAnswered, .callEnded])
+        let ended = try XCTUnwrap(events.ofType(.callEnded).first)
+        XCTAssertEqual(ended.direction, .inbound)
+        XCTAssertEqual(ended.disposition, .answered)
+        XCTAssertEqual(ended.from, "+982188776655")
+        XCTAssertEqual(ended.fromRaw, "02188776655")
+        XCTAssertEqual(ended.to, "201")
+        XCTAssertEqual(ended.answeredBy, "201")
+        XCTAssertEqual(ended.extensions, ["201"])
+        XCTAssertEqual(ended.line, "mytrunk")
+        XCTAssertEqual(ended.ringSec, 5)
+        XCTAssertEqual(ended.durationSec, 4)
+    }
+
+    /// 1.8: 202 dials 9 + a Tehran number out of `mytrunk` (Dial SubEvent Begin/End, Bridge
+    /// Link/Unlink, Hangup with ConnectedLine*). Sent end to end too.
+    func testAsterisk18OutboundAnswered() throws {
+        var runner = StreamRunner(settings: Self.freepbx)
+        let events = runner.feed(try Wire.transcript("v18_outbound_answered"))
+        XCTAssertEqual(events.filter { $0.type.isCallEvent }.map(\.type), [.callRinging, .callAnswered, .callEnded])
+        let ended = try XCTUnwrap(events.ofType(.callEnded).first)
+        XCTAssertEqual(ended.direction, .outbound)
+        XCTAssertEqual(ended.disposition, .answered)
+        XCTAssertEqual(ended.from, "202")
+        XCTAssertEqual(ended.to, "+982144556677")
+        XCTAssertEqual(ended.toRaw, "902144556677")
+        XCTAssertEqual(ended.line, "mytrunk")
+        XCTAssertEqual(ended.extension, "202")
+        XCTAssertEqual(ended.durationSec, 5)
     }
 
     /// 1.8: 201 calls 202, which is busy; MixMonitor had been started (MIXMONITOR_FILENAME).
@@ -92,22 +119,11 @@ final class HandBuiltStreamTests: XCTestCase {
         try golden(events, "v18_internal_busy")
     }
 
-    /// 1.8 FreePBX: inbound answered by 201 with call recording named by CALLFILENAME + MON_FMT.
+    /// 1.8 FreePBX: inbound answered by 201 with call recording named by CALLFILENAME + MON_FMT
+    /// (a transcript file, sent end to end too).
     func testAsterisk18InboundWithFreePBXRecording() throws {
         var runner = StreamRunner(settings: Self.freepbx)
-        let events = runner.feed([
-            [("Event", "Newchannel"), ("Privilege", "call,all"), ("Channel", "SIP/mytrunk-00000020"), ("ChannelState", "0"), ("ChannelStateDesc", "Down"), ("CallerIDNum", "09121234567"), ("CallerIDName", ""), ("AccountCode", ""), ("Exten", "88776655"), ("Context", "from-trunk"), ("Uniqueid", "1764150300.40")],
-            [("Event", "Newstate"), ("Privilege", "call,all"), ("Channel", "SIP/mytrunk-00000020"), ("ChannelState", "4"), ("ChannelStateDesc", "Ring"), ("CallerIDNum", "09121234567"), ("CallerIDName", ""), ("ConnectedLineNum", ""), ("ConnectedLineName", ""), ("Uniqueid", "1764150300.40")],
-            [("Event", "VarSet"), ("Privilege", "dialplan,all"), ("Channel", "SIP/mytrunk-00000020"), ("Variable", "__MON_FMT"), ("Value", "wav49"), ("Uniqueid", "1764150300.40")],
-            [("Event", "VarSet"), ("Privilege", "dialplan,all"), ("Channel", "SIP/mytrunk-00000020"), ("Variable", "__CALLFILENAME"), ("Value", "in-88776655-09121234567-20251126-143001-1764150300.40"), ("Uniqueid", "1764150300.40")],
-            [("Event", "Newchannel"), ("Privilege", "call,all"), ("Channel", "SIP/201-00000021"), ("ChannelState", "0"), ("ChannelStateDesc", "Down"), ("CallerIDNum", "201"), ("CallerIDName", "Reception"), ("AccountCode", ""), ("Exten", ""), ("Context", "from-internal"), ("Uniqueid", "1764150301.41")],
-            [("Event", "Dial"), ("Privilege", "call,all"), ("SubEvent", "Begin"), ("Channel", "SIP/mytrunk-00000020"), ("Destination", "SIP/201-00000021"), ("CallerIDNum", "09121234567"), ("CallerIDName", ""), ("ConnectedLineNum", "201"), ("ConnectedLineName", "Reception"), ("UniqueID", "1764150300.40"), ("DestUniqueID", "1764150301.41"), ("Dialstring", "201")],
-            [("Event", "Newstate"), ("Privilege", "call,all"), ("Channel", "SIP/201-00000021"), ("ChannelState", "5"), ("ChannelStateDesc", "Ringing"), ("CallerIDNum", "201"), ("CallerIDName", "Reception"), ("ConnectedLineNum", "09121234567"), ("ConnectedLineName", ""), ("Uniqueid", "1764150301.41")],
-            [("Event", "Newstate"), ("Privilege", "call,all"), ("Channel", "SIP/201-00000021"), ("ChannelState", "6"), ("ChannelStateDesc", "Up"), ("CallerIDNum", "201"), ("CallerIDName", "Reception"), ("ConnectedLineNum", "09121234567"), ("ConnectedLineName", ""), ("Uniqueid", "1764150301.41")],
-            [("Event", "Bridge"), ("Privilege", "call,all"), ("Bridgestate", "Link"), ("Bridgetype", "core"), ("Channel1", "SIP/mytrunk-00000020"), ("Channel2", "SIP/201-00000021"), ("Uniqueid1", "1764150300.40"), ("Uniqueid2", "1764150301.41"), ("CallerID1", "09121234567"), ("CallerID2", "201")],
-            [("Event", "Hangup"), ("Privilege", "call,all"), ("Channel", "SIP/mytrunk-00000020"), ("Uniqueid", "1764150300.40"), ("Cause", "16"), ("Cause-txt", "Normal Clearing")],
-            [("Event", "Hangup"), ("Privilege", "call,all"), ("Channel", "SIP/201-00000021"), ("Uniqueid", "1764150301.41"), ("Cause", "16"), ("Cause-txt", "Normal Clearing")],
-        ])
+        let events = runner.feed(try Wire.transcript("v18_inbound_freepbx_recording"))
         let ended = events.ofType(.callEnded)
         XCTAssertEqual(ended.first?.disposition, .answered)
         XCTAssertEqual(ended.first?.answeredBy, "201")

@@ -48,7 +48,8 @@ struct AMIConnectionTest {
         case .linkLost(let reason):
             return Report(ok: false, lines: ["connection: failed (\(reason))", "check host, port (5038) and that manager.conf has enabled = yes"])
         case .permissionMissing(let action, let reason):
-            return Report(ok: false, lines: ["login: accepted, but \(action) was refused (\(reason)): add the read classes system,call to the AMI user"])
+            return Report(ok: false, lines: ["login: accepted, but \(action) was refused (\(reason)): Asterisk allows actions by the user's "
+                                             + "write classes; add system,reporting (1.4: system,call) to its write line in manager.conf"])
         case .awaitingBanner, .authenticating:
             return Report(ok: false, lines: ["connection: no banner or login answer from \(target) in time (is this an AMI port?)"])
         }
@@ -78,7 +79,8 @@ struct AMIConnectionTest {
             }
         }
         if names.isEmpty, !refusals.isEmpty, refusals.count == listings.count {
-            return .failure(Problem(description: refusals.joined(separator: "; ") + "; the AMI user needs the 'system' read class"))
+            return .failure(Problem(description: refusals.joined(separator: "; ")
+                + "; the AMI user needs the 'system' write class (or 'reporting' for SIPpeers from 1.6 on)"))
         }
         return .success(names.count)
     }

@@ -183,13 +183,17 @@ public struct AMISpy: Hashable, Sendable {
 
     /// Originate to the supervisor's phone running `ChanSpy(<TECH>/<ext>-,<options>)`. The
     /// trailing `-` matters: ChanSpy matches a channel-name prefix, and `SIP/201` alone would
-    /// also spy on `SIP/2010`.
-    public func action(dialect: AMIDialect, technologyFallback: AMIChannelTechnology) throws(AMIActionError) -> AMIAction {
-        let technology = (technology == .auto ? (technologyFallback == .auto ? .sip : technologyFallback) : technology).rawValue
+    /// also spy on `SIP/2010`. With `auto`, each phone gets its own fallback: on a box running
+    /// chan_sip and PJSIP side by side the supervisor and the target may use different drivers.
+    public func action(dialect: AMIDialect, supervisorTechnologyFallback: AMIChannelTechnology,
+                       targetTechnologyFallback: AMIChannelTechnology) throws(AMIActionError) -> AMIAction {
+        func resolved(_ fallback: AMIChannelTechnology) -> String {
+            (technology == .auto ? (fallback == .auto ? .sip : fallback) : technology).rawValue
+        }
         return AMIAction("Originate", [
-            .init("Channel", "\(technology)/\(supervisorExtension)"),
+            .init("Channel", "\(resolved(supervisorTechnologyFallback))/\(supervisorExtension)"),
             .init("Application", "ChanSpy"),
-            .init("Data", "\(technology)/\(targetExtension)-,\(try options(dialect: dialect))"),
+            .init("Data", "\(resolved(targetTechnologyFallback))/\(targetExtension)-,\(try options(dialect: dialect))"),
             .init("CallerID", "\"\(mode.rawValue) \(targetExtension)\" <\(targetExtension)>"),
             .init("Async", "true"),
         ])

@@ -16,7 +16,12 @@ public struct AMICallTracker: Sendable {
     private var masqueradedParties: [String: MasqueradedParty] = [:]
     private var calls: [String: Call] = [:]
     private var extensionStates: [String: ExtensionSnapshot] = [:]
+    /// The technology of each extension's own channels, as last seen in a channel event.
     private var technologyByExtension: [String: AMIChannelTechnology] = [:]
+    /// The technology each extension was listed under (PeerEntry of SIPpeers, EndpointList of
+    /// PJSIPShowEndpoints) or registered with (PeerStatus). On 13+ a box can run chan_sip and
+    /// PJSIP side by side, so a phone that has made no call yet still gets the right one.
+    private var listedTechnologyByExtension: [String: AMIChannelTechnology] = [:]
     private var resyncListed: Set<String>?
     /// Who dialed whom (child Uniqueid -> parent Uniqueid) where no Linkedid exists (1.4 to 11).
     /// Kept apart from `channels` because a parent often hangs up before its children, and the
@@ -44,8 +49,12 @@ public struct AMICallTracker: Sendable {
     public var liveCallCount: Int { calls.count }
     public var liveChannelCount: Int { channels.count }
 
-    /// The technology an extension's own phone was seen with, for click-to-call and spy.
-    public func technology(ofExtension number: String) -> AMIChannelTechnology? { technologyByExtension[number] }
+    /// The technology an extension's own phone was seen with, for click-to-call and spy: a
+    /// channel it made or received wins over a listing, which may be older than the phone's move
+    /// from one channel driver to the other.
+    public func technology(ofExtension number: String) -> AMIChannelTechnology? {
+        technologyByExtension[number] ?? listedTechnologyByExtension[number]
+    }
 
     // MARK: - Input
 
@@ -456,8 +465,9 @@ public struct AMICallTracker: Sendable {
     }
 
     private mutating func peerStatus(_ message: AMIMessage, at: Timestamp, out: inout [CallEvent]) {
-        guard let peer = message["peer"], let number = classifier.kind(channel: peer + "-0", context: nil).extensionNumber,
-              let status = message["peerstatus"] else { return }
+        guard let peer = message["peer"], let number = classifier.kind(channel: peer + "-0", context: nil).extensionNumber else { return }
+        noteListedTechnology(number, AMIChannelName(peer).technology)
+        guard let status = message["peerstatus"] else { return }
         let reachable: Bool? = switch status.lowercased() {
         case "registered", "reachable": true
         case "unregistered", "unreachable", "rejected": false
@@ -468,14 +478,18 @@ public struct AMICallTracker: Sendable {
     }
 
     private mutating func peerEntry(_ message: AMIMessage, at: Timestamp, out: inout [CallEvent]) {
-        guard let peer = message["objectname"], classifier.isExtensionNumber(peer), let status = message["status"] else { return }
+        guard let peer = message["objectname"], classifier.isExtensionNumber(peer) else { return }
+        if let driver = message["channeltype"] { noteListedTechnology(peer, Substring(driver)) }
+        guard let status = message["status"] else { return }
         let unregistered = message["ipaddress"] == "-none-" || message["ipaddress"] == "(null)"
         let reachable = status.hasPrefix("OK") || (status.hasPrefix("Unmonitored") && !unregistered)
         reachability(peer, reachable: reachable, discriminator: "peerentry" + String(at.epochMillis), at: at, out: &out)
     }
 
     private mutating func endpointList(_ message: AMIMessage, at: Timestamp, out: inout [CallEvent]) {
-        guard let peer = message["objectname"], classifier.isExtensionNumber(peer), let text = message["devicestate"] else { return }
+        guard let peer = message["objectname"], classifier.isExtensionNumber(peer) else { return }
+        listedTechnologyByExtension[peer] = .pjsip
+        guard let text = message["devicestate"] else { return }
         let state: ExtensionState? = switch text.lowercased() {
         case "not in use": .idle
         case "in use", "busy": .inUse
@@ -486,6 +500,13 @@ public struct AMICallTracker: Sendable {
         }
         guard let state else { return }
         extensionState(peer, state, peer: nil, callId: nil, discriminator: "endpoint" + String(at.epochMillis), at: at, out: &out)
+    }
+
+    /// Only a driver click-to-call can dial (`SIP`, `PJSIP`, `IAX2`) is kept; a phone listed under
+    /// two drivers takes the later listing (the resync asks SIPpeers before PJSIPShowEndpoints).
+    private mutating func noteListedTechnology(_ number: String, _ name: Substring) {
+        guard let technology = AMIChannelTechnology(rawValue: name.uppercased()) else { return }
+        listedTechnologyByExtension[number] = technology
     }
 
     /// Registration alone says nothing about a call in progress, so "reachable" only clears an

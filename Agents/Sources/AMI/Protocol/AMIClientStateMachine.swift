@@ -84,7 +84,7 @@ public struct AMIClientStateMachine: Sendable {
 
     /// Events the client itself reads besides the tracker's: an async Originate's outcome and
     /// the restarts that call for a resync.
-    public static let eventsRead: Set<String> = ["OriginateResponse", "FullyBooted", "Reload"]
+    public static let eventsRead: Set<String> = ["OriginateResponse", "OriginateSuccess", "OriginateFailure", "FullyBooted", "Reload"]
 
     public init(settings: AMISettings, jitter: some RandomNumberGenerator & Sendable) {
         self.settings = settings
@@ -205,7 +205,8 @@ public struct AMIClientStateMachine: Sendable {
 
     public func spy(_ mode: AMISpyMode, supervisor: String, target: String) throws(AMIActionError) -> AMIAction {
         try AMISpy(mode: mode, supervisorExtension: supervisor, targetExtension: target, technology: settings.channelTechnology)
-            .action(dialect: currentDialect, technologyFallback: technologyFallback(supervisor))
+            .action(dialect: currentDialect, supervisorTechnologyFallback: technologyFallback(supervisor),
+                    targetTechnologyFallback: technologyFallback(target))
     }
 
     private func technologyFallback(_ number: String) -> AMIChannelTechnology {
@@ -286,7 +287,7 @@ public struct AMIClientStateMachine: Sendable {
                 events.append(agentStatus("permissionMissing", detail: "\(entry.name): \(reason)", at: now))
                 return
             }
-            if success, message.value("eventlist", is: "start") {
+            if success, startsList(message) {
                 entry.collecting = true
                 pending[id] = entry
                 return
@@ -305,9 +306,9 @@ public struct AMIClientStateMachine: Sendable {
 
     private mutating func event(_ message: AMIMessage, now: Timestamp, outputs: inout [Output], events: inout [CallEvent]) {
         if let id = message.actionID, var entry = pending[id] {
-            if entry.awaitingOriginateResponse, message.eventName == "OriginateResponse" {
+            if entry.awaitingOriginateResponse, let placed = Self.originateOutcome(message) {
                 pending[id] = nil
-                outputs.append(.result(ActionResult(actionID: id, action: entry.name, success: message.value("response", is: "Success"),
+                outputs.append(.result(ActionResult(actionID: id, action: entry.name, success: placed,
                                                     message: message["reason"].map { "reason \($0)" }, output: [], listEvents: [], final: true)))
                 return
             }
@@ -329,6 +330,26 @@ public struct AMIClientStateMachine: Sendable {
         if isLoggedIn, message.eventName == "FullyBooted" || message.eventName == "Reload",
            !pending.values.contains(where: { $0.purpose == .resync }) {
             resync(outputs: &outputs)
+        }
+    }
+
+    /// 1.6 added `EventList: start` to list answers; 1.4 only acknowledges with `Message: Peer
+    /// status list will follow` (`Channel status will follow`, ...) and still ends the list with
+    /// a `...Complete` event carrying the ActionID.
+    private func startsList(_ message: AMIMessage) -> Bool {
+        if message.value("eventlist", is: "start") { return true }
+        return currentDialect == .v1_4 && (message["message"]?.hasSuffix("will follow") ?? false)
+    }
+
+    /// Whether an async Originate placed its call, if this event is its outcome. 1.6 merged
+    /// 1.4's `OriginateSuccess` / `OriginateFailure` into `OriginateResponse` with `Response:`
+    /// (1.4's manager.c fast_originate names the event by the outcome).
+    private static func originateOutcome(_ message: AMIMessage) -> Bool? {
+        switch message.eventName {
+        case "OriginateResponse": message.value("response", is: "Success")
+        case "OriginateSuccess": true
+        case "OriginateFailure": false
+        default: nil
         }
     }
 

@@ -1,0 +1,78 @@
+import AMIAgent
+import AMIProtocol
+import AgentCore
+import Foundation
+import RemoteFiles
+import TestSupport
+import XCTest
+
+/// The `ami:` example of docs/asterisk.md is read by the real parser, with the collector section
+/// a real config file has in front of it, and the documented values must come through.
+final class AMIAgentDocExampleTests: XCTestCase {
+    /// The ```` ```yaml ```` block of docs/asterisk.md that starts with `ami:`.
+    func documentedExample() throws -> String {
+        let text = try String(contentsOf: Fixtures.repositoryRoot.appendingPathComponent("docs/asterisk.md"), encoding: .utf8)
+        var blocks: [String] = []
+        var current: [Substring]?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if current == nil, line == "```yaml" {
+                current = []
+            } else if current != nil, line == "```" {
+                blocks.append((current ?? []).joined(separator: "\n"))
+                current = nil
+            } else if current != nil {
+                current?.append(line)
+            }
+        }
+        let examples = blocks.filter { $0.hasPrefix("ami:\n") }
+        XCTAssertEqual(examples.count, 1, "one ami: example in docs/asterisk.md")
+        return try XCTUnwrap(examples.first)
+    }
+
+    func testTheDocumentedAMIExampleIsReadAsDocumented() throws {
+        let folder = try temporaryFolder("ami-doc")
+        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        var example = try documentedExample()
+        // The example names files on the PBX host's agent; the parser opens them, so they are
+        // created here (0600, as the doc requires) and the paths pointed at them.
+        let secretFile = folder.appendingPathComponent("ami.secret").path
+        let keyFile = folder.appendingPathComponent("pbx_ed25519").path
+        for (documented, local, content) in [("/etc/tamas/ami.secret", secretFile, "doc-secret\n"), ("/etc/tamas/pbx_ed25519", keyFile, "key")] {
+            XCTAssertTrue(example.contains(documented), "the example names \(documented)")
+            example = example.replacingOccurrences(of: documented, with: local)
+            FileManager.default.createFile(atPath: local, contents: Data(content.utf8), attributes: [.posixPermissions: 0o600])
+        }
+        let collectorSecret = folder.appendingPathComponent("collector.secret").path
+        FileManager.default.createFile(atPath: collectorSecret, contents: Data("link-secret".utf8), attributes: [.posixPermissions: 0o600])
+        let config = folder.appendingPathComponent("agent.yaml").path
+        let text = """
+            collector:
+              address: 127.0.0.1:7443
+              agentId: a
+              secretFile: \(collectorSecret)
+            spool:
+              path: \(folder.appendingPathComponent("spool.sqlite").path)
+            system:
+              key: office1
+
+            """ + example + "\n"
+        FileManager.default.createFile(atPath: config, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+
+        let settings = try AMIAgentSettings.read(AgentConfig.load(path: config))
+        let ami = settings.ami
+        XCTAssertEqual(ami.host, "192.168.1.10")
+        XCTAssertEqual(ami.port, 5038)
+        XCTAssertEqual(ami.username, "tamas")
+        XCTAssertEqual(ami.secret, "doc-secret", "secretFile is read and trimmed")
+        XCTAssertEqual(ami.recordingPath, "/var/spool/asterisk/monitor")
+        XCTAssertEqual(ami.version, .auto)
+        XCTAssertEqual(ami.authentication, .plain)
+        let download = try XCTUnwrap(settings.recordingDownload, "the example turns recording downloads on")
+        XCTAssertEqual(download.transfer, .sftp)
+        XCTAssertEqual(download.host, "192.168.1.10", "recordingDownload.host defaults to the AMI host")
+        XCTAssertEqual(download.port, 22)
+        XCTAssertEqual(download.user, "root")
+        XCTAssertEqual(download.credential, .privateKeyFile(path: keyFile, passphrase: nil))
+        XCTAssertEqual(download.knownHostsFile, folder.appendingPathComponent("known_hosts").path, "next to the spool")
+    }
+}
