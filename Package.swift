@@ -122,7 +122,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Agents/tamas-agent"
+            path: "Agents/tamas-agent",
+            // An idle agent's peak RSS is mostly file pages touched while it starts (docs/performance.md).
+            // lld packs the relative relocations (DT_RELR, glibc 2.36+) that the loader otherwise reads
+            // as a 3 MB table, and --no-export-dynamic keeps the symbol table that --static-swift-stdlib
+            // exports (2 MB, searched by every shared library's symbol lookups) out of the binary.
+            linkerSettings: [
+                .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
+                             .when(platforms: [.linux], configuration: .release)),
+            ]
         ),
 
         // Collector: ingest, store, call assembly, HTTP admin API.

@@ -84,5 +84,5 @@ public func runOffline(_ machine: inout some SourceStateMachine, input: String =
 }
 
 extension Timestamp {
-    public static func now() -> Timestamp { Timestamp(date: Date(), timeZone: .current) }
+    public static func now() -> Timestamp { HostClock.now() }
 }

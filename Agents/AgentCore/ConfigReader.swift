@@ -46,7 +46,11 @@ public struct ConfigSection: @unchecked Sendable {
     public static func parse(_ text: String, file: String) throws -> ConfigSection {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            // The basic resolver tags every plain scalar as a string, which is all the typed
+            // reads below need. The default one resolves tags with NSRegularExpression, whose
+            // ICU regex engine and data would stay mapped in every agent for the life of the
+            // process (1 to 2.5 MB of an idle agent's peak RSS, docs/performance.md).
+            root = try Yams.compose(yaml: text, .basic)
         } catch let error as YamlError {
             throw ConfigError(file: file, key: "", line: Self.line(of: error), message: "not valid YAML: \(Self.problem(of: error))")
         }

@@ -96,7 +96,7 @@ public struct EventSink: Sendable {
 
     /// Records a device or agent state change as an `agent.status` event (always accepted, even
     /// when the spool is full) and in the heartbeat; repeated identical reports are folded.
-    public func report(state: String, detail: String, at: Timestamp = Timestamp(date: Date(), timeZone: .current)) async throws {
+    public func report(state: String, detail: String, at: Timestamp = HostClock.now()) async throws {
         guard await status.update(state: state, detail: detail) else { return }
         let event = CallEvent(
             eventId: StableID.make(systemKey, source, "agent.status", state, String(at.epochMillis)),

@@ -218,6 +218,7 @@ struct Memory: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(5))
         let agentPeak = peakRSS(idleAgent.processIdentifier)
         let agentParts = rssParts(idleAgent.processIdentifier)
+        let agentLinksSwiftDynamically = mapsSwiftRuntimeLibrary(idleAgent.processIdentifier)
 
         var uplinks: [Task<Void, Never>] = []
         for index in 0..<agents {
@@ -234,6 +235,10 @@ struct Memory: AsyncParsableCommand {
         let collectorPeak = peakRSS(collector.processIdentifier)
         uplinks.forEach { $0.cancel() }
         print("idle agent (jsonl, following an empty file), peak RSS: \(agentPeak / 1024) MB (\(agentPeak) kB); \(agentParts)")
+        if agentLinksSwiftDynamically {
+            print("note: this tamas-agent loads the Swift runtime as shared libraries; release agents are built by "
+                + "deploy/build-release.sh (--static-swift-stdlib), so this figure is not theirs")
+        }
         print("collector before agents, peak RSS: \(collectorIdle / 1024) MB (\(collectorIdle) kB)")
         print("collector with \(agents) connected agents, peak RSS: \(collectorPeak / 1024) MB (\(collectorPeak) kB)")
     }
@@ -273,6 +278,15 @@ struct Memory: AsyncParsableCommand {
         return status.split(separator: "\n").filter { $0.hasPrefix("RssAnon:") || $0.hasPrefix("RssFile:") }
             .map { $0.split(separator: " ", omittingEmptySubsequences: true).prefix(2).joined(separator: " ") }
             .joined(separator: ", ")
+    }
+
+    /// Whether the process maps libswiftCore.so, i.e. was built without `--static-swift-stdlib`.
+    /// Read to the end through a file handle: `String(contentsOfFile:)` stops after the first 4 KiB
+    /// of a /proc file.
+    func mapsSwiftRuntimeLibrary(_ pid: Int32) -> Bool {
+        guard let file = FileHandle(forReadingAtPath: "/proc/\(pid)/maps"), let maps = try? file.readToEnd() else { return false }
+        try? file.close()
+        return String(decoding: maps, as: UTF8.self).contains("/libswiftCore.so")
     }
 
     func peakRSS(_ pid: Int32) -> Int {
