@@ -6,17 +6,6 @@ import TestSupport
 import XCTest
 
 final class AMIAgentConfigTests: XCTestCase {
-    func write(_ text: String, mode: Int = 0o600) throws -> String {
-        let folder = try temporaryFolder("ami-config")
-        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("agent.yaml").path
-        let collectorSecret = folder.appendingPathComponent("collector.secret").path
-        FileManager.default.createFile(atPath: collectorSecret, contents: Data("link-secret".utf8), attributes: [.posixPermissions: 0o600])
-        FileManager.default.createFile(atPath: path, contents: Data(text.replacingOccurrences(of: "COLLECTOR_SECRET", with: collectorSecret).utf8),
-                                       attributes: [.posixPermissions: mode])
-        return path
-    }
-
     let base = """
         collector:
           address: 127.0.0.1:7443
@@ -30,7 +19,7 @@ final class AMIAgentConfigTests: XCTestCase {
         """
 
     func testEveryKeyMapsOntoAMISettings() throws {
-        let path = try write(base + """
+        let path = try writeAgentConfig(base + """
             ami:
               host: 10.0.0.5
               port: 5039
@@ -84,7 +73,7 @@ final class AMIAgentConfigTests: XCTestCase {
     }
 
     func testDefaultsNeedOnlyUserAndSecret() throws {
-        let path = try write(base + "ami:\n  username: crm\n  secret: abc\n")
+        let path = try writeAgentConfig(base + "ami:\n  username: crm\n  secret: abc\n")
         let settings = try AMIAgentSettings.read(AgentConfig.load(path: path))
         let ami = settings.ami
         let defaults = AMISettings()
@@ -99,7 +88,7 @@ final class AMIAgentConfigTests: XCTestCase {
     }
 
     func testASecretInAFileOthersCanReadIsRefused() throws {
-        let path = try write(base + "ami:\n  username: crm\n  secret: abc\n", mode: 0o644)
+        let path = try writeAgentConfig(base + "ami:\n  username: crm\n  secret: abc\n", mode: 0o644)
         XCTAssertThrowsError(try AMIAgentSettings.read(AgentConfig.load(path: path))) { error in
             XCTAssertTrue("\(error)".contains("ami.secret: this file holds the AMI secret but others can read it: chmod 600"), "\(error)")
             XCTAssertFalse("\(error)".contains("abc"))
@@ -107,15 +96,15 @@ final class AMIAgentConfigTests: XCTestCase {
     }
 
     func testMisspeltKeysAndBadValuesNameTheKeyAndLine() throws {
-        let misspelt = try write(base + "ami:\n  username: crm\n  secret: abc\n  pingIntervalSecond: 5\n")
+        let misspelt = try writeAgentConfig(base + "ami:\n  username: crm\n  secret: abc\n  pingIntervalSecond: 5\n")
         XCTAssertThrowsError(try AMIAgentSettings.read(AgentConfig.load(path: misspelt))) { error in
             XCTAssertTrue("\(error)".contains(":12: ami.pingIntervalSecond: unknown setting (did you mean 'pingIntervalSeconds'?)") , "\(error)")
         }
-        let badVersion = try write(base + "ami:\n  username: crm\n  secret: abc\n  version: \"12\"\n")
+        let badVersion = try writeAgentConfig(base + "ami:\n  username: crm\n  secret: abc\n  version: \"12\"\n")
         XCTAssertThrowsError(try AMIAgentSettings.read(AgentConfig.load(path: badVersion))) { error in
             XCTAssertTrue("\(error)".contains("ami.version: must be one of auto, 1.4, 1.8, 11, 13+, not '12'"), "\(error)")
         }
-        let longDelay = try write(base + "ami:\n  username: crm\n  secret: abc\n  recordingSearchDelaySeconds: 900\n")
+        let longDelay = try writeAgentConfig(base + "ami:\n  username: crm\n  secret: abc\n  recordingSearchDelaySeconds: 900\n")
         XCTAssertThrowsError(try AMIAgentSettings.read(AgentConfig.load(path: longDelay))) { error in
             XCTAssertTrue("\(error)".contains("ami.recordingSearchDelaySeconds: must be a number between 0.0 and 600.0, not '900'"), "\(error)")
         }

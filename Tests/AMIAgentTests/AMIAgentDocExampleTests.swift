@@ -11,20 +11,7 @@ import XCTest
 final class AMIAgentDocExampleTests: XCTestCase {
     /// The ```` ```yaml ```` block of docs/asterisk.md that starts with `ami:`.
     func documentedExample() throws -> String {
-        let text = try String(contentsOf: Fixtures.repositoryRoot.appendingPathComponent("docs/asterisk.md"), encoding: .utf8)
-        var blocks: [String] = []
-        var current: [Substring]?
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if current == nil, line == "```yaml" {
-                current = []
-            } else if current != nil, line == "```" {
-                blocks.append((current ?? []).joined(separator: "\n"))
-                current = nil
-            } else if current != nil {
-                current?.append(line)
-            }
-        }
-        let examples = blocks.filter { $0.hasPrefix("ami:\n") }
+        let examples = try Fixtures.codeBlocks(in: "docs/asterisk.md", language: "yaml").filter { $0.hasPrefix("ami:\n") }
         XCTAssertEqual(examples.count, 1, "one ami: example in docs/asterisk.md")
         return try XCTUnwrap(examples.first)
     }

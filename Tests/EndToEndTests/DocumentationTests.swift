@@ -5,25 +5,8 @@ import XCTest
 /// The examples in the documentation are run: the event examples of docs/events.md are valid
 /// events, and the README's five-minute tour works against a real demo collector.
 final class DocumentationTests: XCTestCase {
-    func codeBlocks(in file: String, language: String) throws -> [String] {
-        let text = try String(contentsOf: Fixtures.repositoryRoot.appendingPathComponent(file), encoding: .utf8)
-        var blocks: [String] = []
-        var current: [Substring]?
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if current == nil, line == "```\(language)" {
-                current = []
-            } else if current != nil, line == "```" {
-                blocks.append((current ?? []).joined(separator: "\n"))
-                current = nil
-            } else if current != nil {
-                current?.append(line)
-            }
-        }
-        return blocks
-    }
-
     func testEventExamplesAreValidEvents() throws {
-        let blocks = try codeBlocks(in: "docs/events.md", language: "jsonl")
+        let blocks = try Fixtures.codeBlocks(in: "docs/events.md", language: "jsonl")
         XCTAssertGreaterThanOrEqual(blocks.count, 2)
         for block in blocks {
             let lines = block.split(separator: "\n")
@@ -38,7 +21,7 @@ final class DocumentationTests: XCTestCase {
     }
 
     func testTheReadmeTourWorksAgainstTheDemo() throws {
-        let tour = try XCTUnwrap(try codeBlocks(in: "README.md", language: "sh").first { $0.contains("export TAMAS_DATA_DIR") })
+        let tour = try XCTUnwrap(try Fixtures.codeBlocks(in: "README.md", language: "sh").first { $0.contains("export TAMAS_DATA_DIR") })
         let collector = try CollectorUnderTest(name: "readme-tour", extraArguments: ["--demo"])
         collector.process?.waitForLog("demo agent started", timeout: 20)
         XCTAssertTrue(try eventually(timeout: 30) { try collector.calls().count >= 12 }, collector.log.suffix(3000).description)

@@ -7,17 +7,6 @@ import TestSupport
 import XCTest
 
 final class SMDRAgentConfigTests: XCTestCase {
-    func write(_ text: String, mode: Int = 0o600) throws -> String {
-        let folder = try temporaryFolder("smdr-config")
-        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("agent.yaml").path
-        let collectorSecret = folder.appendingPathComponent("collector.secret").path
-        FileManager.default.createFile(atPath: collectorSecret, contents: Data("link-secret".utf8), attributes: [.posixPermissions: 0o600])
-        FileManager.default.createFile(atPath: path, contents: Data(text.replacingOccurrences(of: "COLLECTOR_SECRET", with: collectorSecret).utf8),
-                                       attributes: [.posixPermissions: mode])
-        return path
-    }
-
     let base = """
         collector:
           address: 127.0.0.1:7443
@@ -32,7 +21,7 @@ final class SMDRAgentConfigTests: XCTestCase {
         """
 
     func read(_ text: String, mode: Int = 0o600) throws -> SMDRAgentSettings {
-        try SMDRAgentSettings.read(AgentConfig.load(path: write(base + text, mode: mode)))
+        try SMDRAgentSettings.read(AgentConfig.load(path: writeAgentConfig(base + text, mode: mode)))
     }
 
     func testEveryKeyOfASerialPBXMapsOntoTheSettings() throws {

@@ -11,25 +11,8 @@ import XCTest
 /// by `SMDRSettings`' decoder, the two `smdr:` YAML blocks by `SMDRAgentSettings.read` with the
 /// collector and system sections a real config file has in front of them.
 final class SMDRDocExampleTests: XCTestCase {
-    func codeBlocks(language: String) throws -> [String] {
-        let text = try String(contentsOf: Fixtures.repositoryRoot.appendingPathComponent("docs/smdr.md"), encoding: .utf8)
-        var blocks: [String] = []
-        var current: [Substring]?
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if current == nil, line == "```\(language)" {
-                current = []
-            } else if current != nil, line == "```" {
-                blocks.append((current ?? []).joined(separator: "\n"))
-                current = nil
-            } else if current != nil {
-                current?.append(line)
-            }
-        }
-        return blocks
-    }
-
     func testTheDocumentedJSONSettingsDecodeAsDocumented() throws {
-        let blocks = try codeBlocks(language: "json")
+        let blocks = try Fixtures.codeBlocks(in: "docs/smdr.md", language: "json")
         XCTAssertEqual(blocks.count, 1, "one JSON settings example in docs/smdr.md")
         let settings = try JSONDecoder().decode(SMDRSettings.self, from: Data(try XCTUnwrap(blocks.first).utf8))
         XCTAssertEqual(settings.systemKey, "tehran-hq")
@@ -66,7 +49,7 @@ final class SMDRDocExampleTests: XCTestCase {
     func testTheDocumentedYAMLExamplesAreReadAsDocumented() throws {
         let folder = try temporaryFolder("smdr-doc")
         addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
-        let examples = try codeBlocks(language: "yaml").filter { $0.hasPrefix("smdr:\n") }
+        let examples = try Fixtures.codeBlocks(in: "docs/smdr.md", language: "yaml").filter { $0.hasPrefix("smdr:\n") }
         XCTAssertEqual(examples.count, 2, "the TCP and the serial example")
         guard examples.count == 2 else { return }
 

@@ -20,6 +20,40 @@ public enum Fixtures {
     public static func testFile(_ relativePath: String) -> URL {
         repositoryRoot.appendingPathComponent("Tests").appendingPathComponent(relativePath)
     }
+
+    /// The fenced ```` ```language ```` blocks of a markdown file of the repository, in order:
+    /// how the tests run the examples the documentation shows.
+    public static func codeBlocks(in file: String, language: String) throws -> [String] {
+        let text = try String(contentsOf: repositoryRoot.appendingPathComponent(file), encoding: .utf8)
+        var blocks: [String] = []
+        var current: [Substring]?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if current == nil, line == "```\(language)" {
+                current = []
+            } else if current != nil, line == "```" {
+                blocks.append((current ?? []).joined(separator: "\n"))
+                current = nil
+            } else if current != nil {
+                current?.append(line)
+            }
+        }
+        return blocks
+    }
+}
+
+extension XCTestCase {
+    /// Writes an agent configuration file (removed after the test) with `mode`; the text's
+    /// `COLLECTOR_SECRET` is replaced by the path of a 0600 collector secret file beside it.
+    public func writeAgentConfig(_ text: String, mode: Int = 0o600) throws -> String {
+        let folder = try temporaryFolder("agent-config")
+        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("agent.yaml").path
+        let collectorSecret = folder.appendingPathComponent("collector.secret").path
+        FileManager.default.createFile(atPath: collectorSecret, contents: Data("link-secret".utf8), attributes: [.posixPermissions: 0o600])
+        FileManager.default.createFile(atPath: path, contents: Data(text.replacingOccurrences(of: "COLLECTOR_SECRET", with: collectorSecret).utf8),
+                                       attributes: [.posixPermissions: mode])
+        return path
+    }
 }
 
 /// Compares `actual` with a checked-in expected file. `TAMAS_UPDATE_GOLDEN=1` rewrites the file
