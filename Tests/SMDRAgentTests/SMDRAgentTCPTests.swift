@@ -72,7 +72,10 @@ final class SMDRAgentTCPTests: XCTestCase {
     /// The timer of the established loopback connection to `remotePort` (the agent's side):
     /// kind 2 is keepalive; its expiry is printed in clock ticks of 1/100 s.
     static func tcpTimer(remotePort: Int) -> (kind: Int, seconds: Double)? {
-        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return nil }
+        // Read to the end: /proc files report no size, and a one-shot read stops at the first page,
+        // which a machine with many connections (a CI runner) fills before this connection's row.
+        guard let data = FileHandle(forReadingAtPath: "/proc/net/tcp")?.readDataToEndOfFile() else { return nil }
+        let table = String(decoding: data, as: UTF8.self)
         for line in table.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: " ")
             guard fields.count > 5, fields[3] == "01",
