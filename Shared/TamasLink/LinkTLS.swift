@@ -85,6 +85,9 @@ public enum LinkTLS {
         switch trust {
         case .pinned:
             configuration.certificateVerification = .noHostnameVerification
+            // The fingerprint check replaces chain validation (`clientHandler`), so the system's
+            // CA bundle would be parsed for nothing: some 140 certificates, at every start.
+            configuration.trustRoots = .certificates([])
         case .certificateAuthority(let file):
             configuration.trustRoots = .file(file)
             configuration.certificateVerification = .fullVerification
