@@ -10,20 +10,28 @@ import XCTest
 /// handshake and frames that are not messages after a good hello are each refused with a clear
 /// log line while a good agent keeps streaming.
 final class MisbehavingClientTests: XCTestCase {
-    func testBadClientsAreRefusedWhileAGoodAgentKeepsStreaming() async throws {
-        let folder = try temporaryFolder("e2e-bad")
-        let collector = try CollectorUnderTest(name: "e2e-bad")
+    /// A well-behaved jsonl agent on office5, fed `count` events in slices of 100 every 150 ms so
+    /// that the misbehaving clients are tried while it streams.
+    func startGoodAgent(_ collector: CollectorUnderTest, in folder: URL, events count: Int) throws
+        -> (agent: ChildProcess, config: URL, writer: Task<Void, Error>) {
         let feed = try GrowingFile(folder.appendingPathComponent("good.jsonl"))
-        let lines = try SampleTraffic(systemKey: "office5", count: 3000).lines()
-        let goodConfig = try collector.enrollAgent("good", systems: ["office5"], folder: folder,
-                                                   extra: "jsonl:\n  input: \(feed.url.path)\n  follow: true\n")
-        let good = try ChildProcess("tamas-agent", ["jsonl", "--config", goodConfig.path], name: "good agent")
+        let lines = try SampleTraffic(systemKey: "office5", count: count).lines()
+        let config = try collector.enrollAgent("good", systems: ["office5"], folder: folder,
+                                               extra: "jsonl:\n  input: \(feed.url.path)\n  follow: true\n")
+        let agent = try ChildProcess("tamas-agent", ["jsonl", "--config", config.path], name: "good agent")
         let writer = Task.detached {
             for start in stride(from: 0, to: lines.count, by: 100) {
                 feed.append(lines[start..<min(start + 100, lines.count)])
                 try await Task.sleep(for: .milliseconds(150))
             }
         }
+        return (agent, config, writer)
+    }
+
+    func testBadClientsAreRefusedWhileAGoodAgentKeepsStreaming() async throws {
+        let folder = try temporaryFolder("e2e-bad")
+        let collector = try CollectorUnderTest(name: "e2e-bad")
+        let (good, goodConfig, writer) = try startGoodAgent(collector, in: folder, events: 3000)
 
         let badConfigText = try String(contentsOf: goodConfig, encoding: .utf8)
             .replacingOccurrences(of: "secret: ", with: "secret: 00")
@@ -71,17 +79,7 @@ final class MisbehavingClientTests: XCTestCase {
     func testAMalformedFrameAfterHelloClosesOnlyThatConnectionAndSaysWhy() async throws {
         let folder = try temporaryFolder("e2e-malformed")
         let collector = try CollectorUnderTest(name: "e2e-malformed")
-        let feed = try GrowingFile(folder.appendingPathComponent("good.jsonl"))
-        let lines = try SampleTraffic(systemKey: "office5", count: 1500).lines()
-        let goodConfig = try collector.enrollAgent("good", systems: ["office5"], folder: folder,
-                                                   extra: "jsonl:\n  input: \(feed.url.path)\n  follow: true\n")
-        let good = try ChildProcess("tamas-agent", ["jsonl", "--config", goodConfig.path], name: "good agent")
-        let writer = Task.detached {
-            for start in stride(from: 0, to: lines.count, by: 100) {
-                feed.append(lines[start..<min(start + 100, lines.count)])
-                try await Task.sleep(for: .milliseconds(150))
-            }
-        }
+        let (good, _, writer) = try startGoodAgent(collector, in: folder, events: 1500)
         let enrollment = try JSONSerialization.jsonObject(with: Data(
             try collector.tamasctl(["agents", "add", "garbler", "--system", "office5", "--json"]).utf8)) as? [String: Any]
         let credentials = try XCTUnwrap(enrollment.flatMap { json in
