@@ -29,23 +29,19 @@ final class AMIAgentDocExampleTests: XCTestCase {
             example = example.replacingOccurrences(of: documented, with: local)
             FileManager.default.createFile(atPath: local, contents: Data(content.utf8), attributes: [.posixPermissions: 0o600])
         }
-        let collectorSecret = folder.appendingPathComponent("collector.secret").path
-        FileManager.default.createFile(atPath: collectorSecret, contents: Data("link-secret".utf8), attributes: [.posixPermissions: 0o600])
-        let config = folder.appendingPathComponent("agent.yaml").path
         let text = """
             collector:
               address: 127.0.0.1:7443
               agentId: a
-              secretFile: \(collectorSecret)
+              secretFile: COLLECTOR_SECRET
             spool:
               path: \(folder.appendingPathComponent("spool.sqlite").path)
             system:
               key: office1
 
             """ + example + "\n"
-        FileManager.default.createFile(atPath: config, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
 
-        let settings = try AMIAgentSettings.read(AgentConfig.load(path: config))
+        let settings = try AMIAgentSettings.read(AgentConfig.load(path: writeAgentConfig(text)))
         let ami = settings.ami
         XCTAssertEqual(ami.host, "192.168.1.10")
         XCTAssertEqual(ami.port, 5038)

@@ -26,15 +26,12 @@ final class SMDRDocExampleTests: XCTestCase {
         XCTAssertEqual([settings.groupWindowSeconds, settings.groupToleranceSeconds, settings.linkRetentionSeconds], [600, 30, 14400])
     }
 
-    func read(_ example: String, folder: URL) throws -> SMDRAgentSettings {
-        let collectorSecret = folder.appendingPathComponent("collector.secret").path
-        FileManager.default.createFile(atPath: collectorSecret, contents: Data("link-secret".utf8), attributes: [.posixPermissions: 0o600])
-        let path = folder.appendingPathComponent("agent-\(UUID().uuidString.prefix(6)).yaml").path
+    func read(_ example: String) throws -> SMDRAgentSettings {
         let text = """
             collector:
               address: 127.0.0.1:7443
               agentId: a
-              secretFile: \(collectorSecret)
+              secretFile: COLLECTOR_SECRET
             system:
               key: tehran-hq
               releaseCode: "9"
@@ -42,18 +39,15 @@ final class SMDRDocExampleTests: XCTestCase {
               cityCode: "21"
 
             """ + example + "\n"
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
-        return try SMDRAgentSettings.read(AgentConfig.load(path: path))
+        return try SMDRAgentSettings.read(AgentConfig.load(path: writeAgentConfig(text)))
     }
 
     func testTheDocumentedYAMLExamplesAreReadAsDocumented() throws {
-        let folder = try temporaryFolder("smdr-doc")
-        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
         let examples = try Fixtures.codeBlocks(in: "docs/smdr.md", language: "yaml").filter { $0.hasPrefix("smdr:\n") }
         XCTAssertEqual(examples.count, 2, "the TCP and the serial example")
         guard examples.count == 2 else { return }
 
-        let network = try read(examples[0], folder: folder)
+        let network = try read(examples[0])
         XCTAssertEqual(network.decoder.systemKey, "tehran-hq")
         XCTAssertEqual(network.decoder.model, .kxNS500)
         XCTAssertEqual(network.decoder.dateFormat, .dayMonthYear)
@@ -69,7 +63,7 @@ final class SMDRDocExampleTests: XCTestCase {
         XCTAssertEqual(tcp.idleTimeoutSeconds, 3600)
         XCTAssertEqual(tcp.retryAfterRejectSeconds, 300)
 
-        let serial = try read(examples[1], folder: folder)
+        let serial = try read(examples[1])
         XCTAssertEqual(serial.decoder.model, .kxTDE100)
         XCTAssertEqual(serial.decoder.dateFormat, .dayMonthYear)
         guard case .serial(let port) = serial.connection else { return XCTFail("the second example is the serial one") }
