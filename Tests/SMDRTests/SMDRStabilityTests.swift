@@ -65,7 +65,8 @@ final class SMDRStabilityTests: XCTestCase {
         }
     }
 
-    /// The decoder keeps its calls as objects; a copy of it must still be a value of its own.
+    /// A copy of the decoder shares its calls until one side changes them; it must still be a
+    /// value of its own.
     func testACopiedDecoderContinuesIndependently() throws {
         let bytes = try SMDRSample.bytes(file)
         let whole = SMDRCallTests.decode(try SMDRSample.lines(file), settings)

@@ -33,19 +33,52 @@ struct SMDRLine {
 }
 
 /// Which lines can be one call: the same direction, CO line and other party.
-struct SMDRCallKey: Hashable {
+struct SMDRCallKey: Equatable {
     var direction: Direction
     var line: String
     var party: String
+    /// Computed once per line for `SMDRCallIndex`: a Dictionary would hash the key again, with
+    /// a freshly seeded SipHash, on every look-up, insert and removal.
+    let hash: UInt64
+
+    init(direction: Direction, line: String, party: String) {
+        self.direction = direction
+        self.line = line
+        self.party = party
+        hash = Self.hash(direction: direction, line: line, party: party)
+    }
+
+    static func == (lhs: SMDRCallKey, rhs: SMDRCallKey) -> Bool {
+        lhs.hash == rhs.hash && lhs.direction == rhs.direction && lhs.line == rhs.line && lhs.party == rhs.party
+    }
+
+    /// FNV-1a over the fields (64 bits: only this process uses it), then a final mix so that the
+    /// low bits the index probes with depend on every byte.
+    private static func hash(direction: Direction, line: String, party: String) -> UInt64 {
+        let prime: UInt64 = 0x100_0000_01B3
+        var value: UInt64 = 0xCBF2_9CE4_8422_2325
+        switch direction {
+        case .inbound: value = (value ^ 1) &* prime
+        case .outbound: value = (value ^ 2) &* prime
+        case .internal: value = (value ^ 3) &* prime
+        }
+        for byte in line.utf8 { value = (value ^ UInt64(byte)) &* prime }
+        value = (value ^ 0xFF) &* prime
+        for byte in party.utf8 { value = (value ^ UInt64(byte)) &* prime }
+        value ^= value >> 33
+        value &*= 0xFF51_AFD7_ED55_8CCD
+        value ^= value >> 33
+        return value
+    }
 }
 
 /// A call being assembled from its lines, kept after it is reported so that a late answer
 /// or a transfer leg still lands on the same callId.
 ///
-/// An object changed in place: as a struct of some 400 bytes it was moved out of its slot and
-/// back for every line, which was a tenth of the decoder's time. `SMDRCallTracker` keeps its
-/// value semantics by giving a copied tracker its own calls (`copy()`) before it changes one.
-final class SMDRCall {
+/// A value, kept and changed in place in the tracker's slot array: as an object, every call
+/// cost an allocation of some 400 bytes, and the sweep that drops the calls kept for late lines
+/// freed each of them cold in cache.
+struct SMDRCall {
     let callId: String
     let key: SMDRCallKey
     /// Most calls have one line: it is kept apart so that they need no array.
@@ -76,6 +109,22 @@ final class SMDRCall {
     /// An RC/AN line was seen and no line with a duration yet: the outcome is still to come.
     var awaitingEndLine = false
     var lastArrival: Timestamp
+    private(set) var isVacant = false
+
+    /// What a slot holds once its call is dropped: nothing retained, never open or pending.
+    static let vacant = SMDRCall()
+
+    private init() {
+        callId = ""
+        key = SMDRCallKey(direction: .internal, line: "", party: "")
+        lastLineKey = StableID.Digest(high: 0, low: 0)
+        partyRaw = ""
+        begin = Timestamp(epochMillis: 0)
+        latestEnd = begin
+        lastArrival = begin
+        endReported = true
+        isVacant = true
+    }
 
     init(firstLine: SMDRLine, key: SMDRCallKey, record: SMDRRecord, partyNormalized: String?, timing: SMDRLegTiming,
          now: Timestamp) {
@@ -90,38 +139,6 @@ final class SMDRCall {
         latestEnd = timing.end
         lastArrival = now
     }
-
-    /// Every stored property, so that the copy is the same call.
-    private init(copying call: SMDRCall) {
-        callId = call.callId
-        key = call.key
-        firstLine = call.firstLine
-        laterLines = call.laterLines
-        lineCount = call.lineCount
-        text = call.text
-        lastLineKey = call.lastLineKey
-        partyRaw = call.partyRaw
-        partyNormalized = call.partyNormalized
-        callerName = call.callerName
-        ddi = call.ddi
-        placedBy = call.placedBy
-        members = call.members
-        ignoredMembers = call.ignoredMembers
-        answeredBy = call.answeredBy
-        answerLineSeen = call.answerLineSeen
-        transferredTo = call.transferredTo
-        begin = call.begin
-        latestEnd = call.latestEnd
-        answeredAt = call.answeredAt
-        ringSec = call.ringSec
-        durationSec = call.durationSec
-        ringingReported = call.ringingReported
-        endReported = call.endReported
-        awaitingEndLine = call.awaitingEndLine
-        lastArrival = call.lastArrival
-    }
-
-    func copy() -> SMDRCall { SMDRCall(copying: self) }
 
     /// A line continues this call when its leg overlaps the call's span, give or take the
     /// unprinted seconds of the minute (59 s) and the configured tolerance.
@@ -138,7 +155,7 @@ final class SMDRCall {
         return timing.end <= answeredAt.adding(seconds: 59 + toleranceSeconds)
     }
 
-    func add(_ line: SMDRLine, timing: SMDRLegTiming, now: Timestamp) {
+    mutating func add(_ line: SMDRLine, timing: SMDRLegTiming, now: Timestamp) {
         if lineCount == 0 {
             firstLine = line.raw
             text = line.raw
@@ -155,7 +172,22 @@ final class SMDRCall {
         lastArrival = now
     }
 
-    func addMember(_ extensionNumber: String?, ignored: Bool) {
+    /// A line with a duration from an extension: the answer, or after it a transfer leg.
+    mutating func answer(by extensionNumber: String, record: SMDRRecord, timing: SMDRLegTiming) {
+        let duration = record.durationSec ?? 0
+        if answerLineSeen {
+            transferredTo = extensionNumber
+            durationSec += duration
+        } else {
+            answerLineSeen = true
+            answeredBy = extensionNumber
+            answeredAt = min(answeredAt ?? timing.answeredAt, timing.answeredAt)
+            durationSec = duration
+            ringSec = record.ringSec ?? ringSec
+        }
+    }
+
+    mutating func addMember(_ extensionNumber: String?, ignored: Bool) {
         guard let extensionNumber, !extensionNumber.isEmpty else { return }
         if ignored {
             if !ignoredMembers.contains(extensionNumber) { ignoredMembers.append(extensionNumber) }
@@ -163,6 +195,10 @@ final class SMDRCall {
             members.append(extensionNumber)
         }
     }
+
+    /// `condition(self)`, `mutating` so that `self` is the slot itself rather than a copy of the
+    /// call (see the event builders in SMDREventFactory.swift).
+    mutating func satisfies(_ condition: (SMDRCall) -> Bool) -> Bool { condition(self) }
 
     /// Unanswered, its ringing over, nothing more announced: missed unless an answer follows.
     var isPendingMissed: Bool { !endReported && !answerLineSeen && !awaitingEndLine }

@@ -15,13 +15,11 @@ struct SMDRCallTracker {
     private let toleranceSeconds: Int
     private let retentionSeconds: Int
 
-    /// Calls live in slots and are changed in place: copying a call out of a dictionary and
-    /// back cost a copy of its line and member arrays on every line.
-    private var slots: [SMDRCall?] = []
-    /// Held by this tracker and its copies: when it is shared, the calls in `slots` are too,
-    /// and the tracker takes copies of them before changing any (see `ensureOwnCalls`).
-    private var callsOwner = CallsOwner()
-    private var slotByKey: [SMDRCallKey: Int] = [:]
+    /// Calls live in slots and are changed there, in place (`slots[slot].add(...)`): copying a
+    /// call out and back would copy its strings and arrays on every line. A copied tracker
+    /// shares the array until either side changes it.
+    private var slots: [SMDRCall] = []
+    private var index = SMDRCallIndex()
     private var freeSlots: [Int] = []
     /// Slots of calls that may still be reported missed, oldest first; few at any moment, so a
     /// list is cheapest.
@@ -47,7 +45,6 @@ struct SMDRCallTracker {
 
     mutating func handle(_ record: SMDRRecord, raw: String, timing: SMDRLegTiming, now: Timestamp,
                          into events: inout [CallEvent]) {
-        ensureOwnCalls()
         let line = SMDRLine(raw: raw, key: factory.lineKey(raw))
         let key = Self.key(for: record)
         if let trunk = Self.identifiedTrunk(record), let key {
@@ -89,7 +86,7 @@ struct SMDRCallTracker {
     /// That ends a missed group as soon as its trunk is used again, long before
     /// `groupWindowSeconds`. Some models print `00` (or nothing) for every call: no evidence then.
     private static func identifiedTrunk(_ record: SMDRRecord) -> String? {
-        guard let line = record.coLine, !line.isEmpty, line.contains(where: { $0 != "0" }) else { return nil }
+        guard let line = record.coLine, line.utf8.contains(where: { $0 != UInt8(ascii: "0") }) else { return nil }
         return line
     }
 
@@ -98,7 +95,7 @@ struct SMDRCallTracker {
     private mutating func reportOldestPendingBeyondLimit(into events: inout [CallEvent]) {
         while pendingSlots.count > Self.maximumPending {
             let slot = pendingSlots[0]
-            if slots[slot]?.isPendingMissed == true {
+            if slots[slot].isPendingMissed {
                 reportMissed(slot: slot, into: &events)
             } else {
                 pendingSlots.removeFirst()
@@ -108,7 +105,6 @@ struct SMDRCallTracker {
 
     /// Reports unanswered groups whose lines stopped arriving `groupWindowSeconds` ago.
     mutating func tick(now: Timestamp, into events: inout [CallEvent]) {
-        ensureOwnCalls()
         let window = windowSeconds
         flushPending(except: nil, into: &events) { call in
             call.lastArrival.seconds(until: now) >= window
@@ -119,22 +115,11 @@ struct SMDRCallTracker {
     /// restarted agent must read again so that the line that settles such a call lands on the
     /// same call instead of starting a new one.
     func openCallLines() -> [String] {
-        slots.compactMap { $0 }.filter(\.isOpen).sorted { $0.begin < $1.begin }.flatMap(\.lines)
+        slots.filter(\.isOpen).sorted { $0.begin < $1.begin }.flatMap(\.lines)
     }
 
     mutating func finish(into events: inout [CallEvent]) {
-        ensureOwnCalls()
         flushPending(except: nil, into: &events) { _ in true }
-    }
-
-    private final class CallsOwner {}
-
-    /// Calls are objects; a copied tracker (a copied decoder) must behave as a value, so the
-    /// first change after a copy gives this tracker calls of its own.
-    private mutating func ensureOwnCalls() {
-        guard !isKnownUniquelyReferenced(&callsOwner) else { return }
-        callsOwner = CallsOwner()
-        slots = slots.map { $0?.copy() }
     }
 
     // MARK: - Incoming
@@ -144,112 +129,111 @@ struct SMDRCallTracker {
         let extensionNumber = record.extension
         let ignored = extensionNumber.map(ignoredExtensions.contains) ?? false
         let answers = !ignored && extensionNumber != nil && (record.durationSec ?? 0) > 0 && record.conditionCode != "NA"
-        let existingSlot = slotByKey[key]
-        guard let call = openCall(for: key, in: existingSlot, record: record, line: line, timing: timing, answers: answers,
+        let existingSlot = index.slot(of: key, in: slots)
+        guard let slot = openCall(for: key, in: existingSlot, record: record, line: line, timing: timing, answers: answers,
                                   now: now, into: &events) else {
             return nil
         }
-        call.add(line, timing: timing, now: now)
+        slots[slot].add(line, timing: timing, now: now)
         if record.isRingingNotice {
-            call.addMember(extensionNumber, ignored: ignored)
-            call.awaitingEndLine = !call.answerLineSeen
-            call.ringingReported = true
-            events.append(factory.ringing(call, cause: .line(key: line.key)))
+            slots[slot].addMember(extensionNumber, ignored: ignored)
+            slots[slot].awaitingEndLine = !slots[slot].answerLineSeen
+            slots[slot].ringingReported = true
+            events.append(slots[slot].ringingEvent(factory, cause: .line(key: line.key)))
         } else if record.isAnswerNotice {
-            call.awaitingEndLine = !call.answerLineSeen
+            slots[slot].awaitingEndLine = !slots[slot].answerLineSeen
             if !ignored, let extensionNumber {
-                call.addMember(extensionNumber, ignored: false)
-                call.answeredBy = extensionNumber
-                call.answeredAt = timing.answeredAt
-                call.ringSec = record.ringSec
-                events.append(factory.answered(call, cause: .line(key: line.key)))
+                slots[slot].addMember(extensionNumber, ignored: false)
+                slots[slot].answeredBy = extensionNumber
+                slots[slot].answeredAt = timing.answeredAt
+                slots[slot].ringSec = record.ringSec
+                events.append(slots[slot].answeredEvent(factory, cause: .line(key: line.key)))
             }
         } else {
-            call.awaitingEndLine = false
-            if !answers, let ring = record.ringSec, !call.answerLineSeen { call.ringSec = max(call.ringSec ?? 0, ring) }
-            call.addMember(extensionNumber, ignored: ignored)
+            slots[slot].awaitingEndLine = false
+            if !answers, let ring = record.ringSec, !slots[slot].answerLineSeen {
+                slots[slot].ringSec = max(slots[slot].ringSec ?? 0, ring)
+            }
+            slots[slot].addMember(extensionNumber, ignored: ignored)
             if answers, let extensionNumber {
-                answer(call, by: extensionNumber, record: record, timing: timing)
+                slots[slot].answer(by: extensionNumber, record: record, timing: timing)
                 incomingByExtension[extensionNumber] = key
-                if !call.ringingReported {
-                    call.ringingReported = true
-                    events.append(factory.ringing(call, cause: .line(key: line.key)))
+                if !slots[slot].ringingReported {
+                    slots[slot].ringingReported = true
+                    events.append(slots[slot].ringingEvent(factory, cause: .line(key: line.key)))
                 }
-                call.endReported = true
-                events.append(factory.ended(call, disposition: .answered, cause: .line(key: line.key)))
+                slots[slot].endReported = true
+                events.append(slots[slot].endedEvent(factory, disposition: .answered, cause: .line(key: line.key)))
             }
         }
-        return store(call, in: existingSlot)
+        updatePending(slot)
+        return slot
     }
 
-    private func answer(_ call: SMDRCall, by extensionNumber: String, record: SMDRRecord, timing: SMDRLegTiming) {
-        let duration = record.durationSec ?? 0
-        if call.answerLineSeen {
-            call.transferredTo = extensionNumber
-            call.durationSec += duration
-        } else {
-            call.answerLineSeen = true
-            call.answeredBy = extensionNumber
-            call.answeredAt = min(call.answeredAt ?? timing.answeredAt, timing.answeredAt)
-            call.durationSec = duration
-            call.ringSec = record.ringSec ?? call.ringSec
-        }
-    }
-
-    /// The call in the key's slot when this line continues it, or a new one. `nil` for an
-    /// exact repeat of a line the call already has (a PBX resend): its events were already
-    /// produced.
+    /// The slot of the call this line continues, or of a new call put in the key's slot (or a
+    /// free one for a new key). `nil` for an exact repeat of a line the call already has (a
+    /// PBX resend): its events were already produced.
     private mutating func openCall(for key: SMDRCallKey, in existingSlot: Int?, record: SMDRRecord, line: SMDRLine,
                                    timing: SMDRLegTiming, answers: Bool, now: Timestamp,
-                                   into events: inout [CallEvent]) -> SMDRCall? {
-        if let slot = existingSlot, let resent = slots[slot]?.hasLine(line.raw) {
-            if resent { return nil }
-            let joins = answers ? slots[slot]?.accepts(timing, toleranceSeconds: toleranceSeconds)
-                : slots[slot]?.acceptsRingingLeg(timing, toleranceSeconds: toleranceSeconds)
-            if joins == true, let call = slots[slot] { return call }
-            if slots[slot]?.isPendingMissed == true { reportMissed(slot: slot, into: &events) }
+                                   into events: inout [CallEvent]) -> Int? {
+        if let slot = existingSlot {
+            if slots[slot].hasLine(line.raw) { return nil }
+            let joins = answers ? slots[slot].accepts(timing, toleranceSeconds: toleranceSeconds)
+                : slots[slot].acceptsRingingLeg(timing, toleranceSeconds: toleranceSeconds)
+            if joins { return slot }
+            if slots[slot].isPendingMissed { reportMissed(slot: slot, into: &events) }
         }
-        return newCall(key: key, record: record, line: line, timing: timing, now: now)
+        return newCall(key: key, record: record, line: line, timing: timing, now: now, in: existingSlot)
     }
 
-    private func newCall(key: SMDRCallKey, record: SMDRRecord, line: SMDRLine, timing: SMDRLegTiming,
-                         now: Timestamp) -> SMDRCall {
+    private func makeCall(key: SMDRCallKey, record: SMDRRecord, line: SMDRLine, timing: SMDRLegTiming,
+                          now: Timestamp) -> SMDRCall {
         SMDRCall(firstLine: line, key: key, record: record,
                  partyNormalized: factory.normalizedParty(record.number, direction: key.direction), timing: timing, now: now)
     }
 
-    /// Puts the call in its key's slot and returns the slot. The caller has looked the key up
-    /// already and passes what it found, nil for a new key, which gets a slot here.
-    @discardableResult
-    private mutating func store(_ call: SMDRCall, in existingSlot: Int?) -> Int {
-        let isPending = call.isPendingMissed && call.key.direction == .inbound
+    /// Puts a new call in its key's slot, replacing the call there, and returns the slot. The
+    /// caller has looked the key up already and passes what it found, nil for a new key, which
+    /// gets a free slot here.
+    private mutating func newCall(key: SMDRCallKey, record: SMDRRecord, line: SMDRLine, timing: SMDRLegTiming,
+                                  now: Timestamp, in existingSlot: Int?) -> Int {
         let slot: Int
         if let existingSlot {
             slot = existingSlot
+            slots[slot] = makeCall(key: key, record: record, line: line, timing: timing, now: now)
+        } else if let free = freeSlots.popLast() {
+            slot = free
+            slots[slot] = makeCall(key: key, record: record, line: line, timing: timing, now: now)
         } else {
-            insertionsSinceSweep += 1
-            slot = freeSlots.popLast() ?? slots.count
-            slotByKey[call.key] = slot
-            if slot == slots.count { slots.append(nil) }
+            slot = slots.count
+            slots.append(makeCall(key: key, record: record, line: line, timing: timing, now: now))
         }
-        slots[slot] = call
-        if let index = pendingSlots.firstIndex(of: slot) {
-            if !isPending { pendingSlots.remove(at: index) }
-        } else if isPending {
-            pendingSlots.append(slot)
+        if existingSlot == nil {
+            insertionsSinceSweep += 1
+            index.insert(slot: slot, in: slots)
         }
         return slot
     }
 
-    private mutating func reportMissed(slot: Int, into events: inout [CallEvent]) {
-        guard let reported = slots[slot] else { return }
-        let cause = SMDREventFactory.Cause.missed(lastLineKey: reported.lastLineKey)
-        if !reported.ringingReported {
-            reported.ringingReported = true
-            events.append(factory.ringing(reported, cause: cause))
+    /// Keeps `pendingSlots` in step with the call in `slot` after a line changed it.
+    private mutating func updatePending(_ slot: Int) {
+        let isPending = slots[slot].isPendingMissed && slots[slot].key.direction == .inbound
+        if let position = pendingSlots.firstIndex(of: slot) {
+            if !isPending { pendingSlots.remove(at: position) }
+        } else if isPending {
+            pendingSlots.append(slot)
         }
-        reported.endReported = true
-        events.append(factory.ended(reported, disposition: .missed, cause: cause))
+    }
+
+    private mutating func reportMissed(slot: Int, into events: inout [CallEvent]) {
+        guard !slots[slot].isVacant else { return }
+        let cause = SMDREventFactory.Cause.missed(lastLineKey: slots[slot].lastLineKey)
+        if !slots[slot].ringingReported {
+            slots[slot].ringingReported = true
+            events.append(slots[slot].ringingEvent(factory, cause: cause))
+        }
+        slots[slot].endReported = true
+        events.append(slots[slot].endedEvent(factory, disposition: .missed, cause: cause))
         pendingSlots.removeAll { $0 == slot }
     }
 
@@ -257,8 +241,8 @@ struct SMDRCallTracker {
                                        when isDue: (SMDRCall) -> Bool) {
         guard !pendingSlots.isEmpty else { return }
         for slot in pendingSlots where slot != touched {
-            guard let call = slots[slot], call.isPendingMissed else { continue }
-            if isDue(call) { reportMissed(slot: slot, into: &events) }
+            guard slots[slot].isPendingMissed else { continue }
+            if slots[slot].satisfies(isDue) { reportMissed(slot: slot, into: &events) }
         }
     }
 
@@ -271,27 +255,29 @@ struct SMDRCallTracker {
         if record.conditionCode == "FW", linkForward(record, line: line, timing: timing, now: now, into: &events) {
             return nil
         }
-        let existingSlot = slotByKey[key]
-        if record.dialTransferred, let existingSlot,
-           slots[existingSlot]?.accepts(timing, toleranceSeconds: toleranceSeconds) == true {
-            if slots[existingSlot]?.hasLine(line.raw) == true { return nil }
-            guard let call = slots[existingSlot] else { return nil }
-            call.add(line, timing: timing, now: now)
-            call.transferredTo = record.extension
-            call.durationSec += duration
-            events.append(factory.ended(call, disposition: call.durationSec > 0 ? .answered : .noAnswer, cause: .line(key: line.key)))
-            return store(call, in: existingSlot)
+        let existingSlot = index.slot(of: key, in: slots)
+        if record.dialTransferred, let slot = existingSlot, slots[slot].accepts(timing, toleranceSeconds: toleranceSeconds) {
+            if slots[slot].hasLine(line.raw) { return nil }
+            slots[slot].add(line, timing: timing, now: now)
+            slots[slot].transferredTo = record.extension
+            slots[slot].durationSec += duration
+            let disposition: Disposition = slots[slot].durationSec > 0 ? .answered : .noAnswer
+            events.append(slots[slot].endedEvent(factory, disposition: disposition, cause: .line(key: line.key)))
+            updatePending(slot)
+            return slot
         }
-        if let existingSlot, slots[existingSlot]?.hasLine(line.raw) == true { return nil }
-        let call = newCall(key: key, record: record, line: line, timing: timing, now: now)
-        call.add(line, timing: timing, now: now)
-        call.placedBy = record.extension
-        call.durationSec = duration
-        call.ringSec = record.ringSec
-        call.answeredAt = duration > 0 ? timing.answeredAt : nil
-        call.endReported = true
-        events.append(factory.ended(call, disposition: duration > 0 ? .answered : .noAnswer, cause: .line(key: line.key)))
-        return store(call, in: existingSlot)
+        if let existingSlot, slots[existingSlot].hasLine(line.raw) { return nil }
+        let slot = newCall(key: key, record: record, line: line, timing: timing, now: now, in: existingSlot)
+        slots[slot].add(line, timing: timing, now: now)
+        slots[slot].placedBy = record.extension
+        slots[slot].durationSec = duration
+        slots[slot].ringSec = record.ringSec
+        slots[slot].answeredAt = duration > 0 ? timing.answeredAt : nil
+        slots[slot].endReported = true
+        let disposition: Disposition = duration > 0 ? .answered : .noAnswer
+        events.append(slots[slot].endedEvent(factory, disposition: disposition, cause: .line(key: line.key)))
+        updatePending(slot)
+        return slot
     }
 
     /// FW: a CO-to-CO forward prints the incoming leg and then this outgoing leg with the same
@@ -299,14 +285,14 @@ struct SMDRCallTracker {
     private mutating func linkForward(_ record: SMDRRecord, line: SMDRLine, timing: SMDRLegTiming, now: Timestamp,
                                       into events: inout [CallEvent]) -> Bool {
         guard let extensionNumber = record.extension, let key = incomingByExtension[extensionNumber],
-              let slot = slotByKey[key], slots[slot]?.accepts(timing, toleranceSeconds: toleranceSeconds) == true
+              let slot = index.slot(of: key, in: slots), slots[slot].accepts(timing, toleranceSeconds: toleranceSeconds)
         else { return false }
-        if slots[slot]?.hasLine(line.raw) == true { return true }
-        guard let call = slots[slot] else { return false }
-        call.add(line, timing: timing, now: now)
-        call.transferredTo = factory.numberPlan.normalize(record.number, direction: .outbound) ?? record.number
-        events.append(factory.ended(call, disposition: call.answerLineSeen ? .answered : .missed, cause: .line(key: line.key)))
-        store(call, in: slot)
+        if slots[slot].hasLine(line.raw) { return true }
+        slots[slot].add(line, timing: timing, now: now)
+        slots[slot].transferredTo = factory.numberPlan.normalize(record.number, direction: .outbound) ?? record.number
+        let disposition: Disposition = slots[slot].answerLineSeen ? .answered : .missed
+        events.append(slots[slot].endedEvent(factory, disposition: disposition, cause: .line(key: line.key)))
+        updatePending(slot)
         return true
     }
 
@@ -314,14 +300,15 @@ struct SMDRCallTracker {
         let duration = record.durationSec ?? 0
         if ignoreZeroDuration, record.durationSec == 0 { return }
         let key = SMDRCallKey(direction: .internal, line: "", party: record.number)
-        let call = newCall(key: key, record: record, line: line, timing: timing, now: timing.printed)
+        var call = makeCall(key: key, record: record, line: line, timing: timing, now: timing.printed)
         call.add(line, timing: timing, now: timing.printed)
         call.placedBy = record.extension
         call.addMember(record.extension, ignored: false)
         call.addMember(record.number, ignored: false)
         call.durationSec = duration
         call.answeredAt = duration > 0 ? timing.answeredAt : nil
-        var event = factory.ended(call, disposition: record.durationSec == 0 ? .noAnswer : .answered, cause: .line(key: line.key))
+        var event = call.endedEvent(factory, disposition: record.durationSec == 0 ? .noAnswer : .answered,
+                                    cause: .line(key: line.key))
         if record.durationSec == nil {
             event.detail = "intercom line without a duration: reported as answered, length unknown"
             event.answeredAt = nil
@@ -336,15 +323,18 @@ struct SMDRCallTracker {
         guard insertionsSinceSweep >= max(Self.sweepInterval, sizeAfterSweep), let newestPrinted else { return }
         insertionsSinceSweep = 0
         let horizon = newestPrinted.adding(seconds: -retentionSeconds)
-        let overfull = slotByKey.count > Self.maximumCalls
-        for slot in slots.indices {
-            guard let call = slots[slot], !call.isPendingMissed, overfull || call.latestEnd < horizon else { continue }
-            slots[slot] = nil
-            slotByKey.removeValue(forKey: call.key)
-            freeSlots.append(slot)
+        let overfull = index.count > Self.maximumCalls
+        // Read through the buffer: `slots[slot].latestEnd` would copy each whole call first.
+        let due = slots.withUnsafeBufferPointer { calls in
+            calls.indices.filter { slot in
+                !calls[slot].isVacant && !calls[slot].isPendingMissed && (overfull || calls[slot].latestEnd < horizon)
+            }
         }
-        let orphaned = incomingByExtension.compactMap { slotByKey[$0.value] == nil ? $0.key : nil }
+        for slot in due { slots[slot] = .vacant }
+        freeSlots.append(contentsOf: due)
+        if !due.isEmpty { index.rebuild(from: slots) }
+        let orphaned = incomingByExtension.compactMap { index.slot(of: $0.value, in: slots) == nil ? $0.key : nil }
         for extensionNumber in orphaned { incomingByExtension.removeValue(forKey: extensionNumber) }
-        sizeAfterSweep = slotByKey.count
+        sizeAfterSweep = index.count
     }
 }
