@@ -187,7 +187,7 @@ struct Throughput {
 
 struct Memory: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Peak RSS of an idle agent process and of the collector process with N connected agents.")
+        abstract: "Peak RSS of idle agent processes (JSONL, and SMDR on a pseudo-terminal) and of the collector process with N connected agents.")
 
     @Option(help: "Agents to connect to the collector.") var agents = 100
 
@@ -212,12 +212,22 @@ struct Memory: AsyncParsableCommand {
         let fingerprint = try LinkTLS.fingerprint(pem: String(contentsOfFile: home.certificatePath, encoding: .utf8))
         let collectorIdle = peakRSS(collector.processIdentifier)
 
-        let idleAgent = try await startIdleAgent(name: "idle", executable: binaries.appendingPathComponent("tamas-agent"),
-                                                 folder: folder, store: store, port: port, fingerprint: fingerprint)
+        let agentBinary = binaries.appendingPathComponent("tamas-agent")
+        let feed = folder.appendingPathComponent("idle.jsonl")
+        guard FileManager.default.createFile(atPath: feed.path, contents: nil) else { throw ValidationError("cannot create \(feed.path)") }
+        let idleAgent = try await startIdleAgent(name: "idle", kind: "jsonl", source: "jsonl:\n  input: \(feed.path)\n  follow: true\n",
+                                                 executable: agentBinary, folder: folder, store: store, port: port, fingerprint: fingerprint)
         defer { idleAgent.terminate() }
+        let terminal = try startTerminalHolder()
+        defer { terminal.process.terminate() }
+        let smdrSource = "smdr:\n  model: KX-TDE100\n  dateFormat: dd/mm/yy\n  timeZone: Asia/Tehran\n  serial:\n    port: \(terminal.path)\n"
+        let smdrAgent = try await startIdleAgent(name: "idle-smdr", kind: "smdr", source: smdrSource, executable: agentBinary,
+                                                 folder: folder, store: store, port: port, fingerprint: fingerprint)
+        defer { smdrAgent.terminate() }
         try await Task.sleep(for: .seconds(5))
         let agentPeak = peakRSS(idleAgent.processIdentifier)
         let agentParts = rssParts(idleAgent.processIdentifier)
+        let smdrAgentPeak = peakRSS(smdrAgent.processIdentifier)
         let agentLinksSwiftDynamically = mapsSwiftRuntimeLibrary(idleAgent.processIdentifier)
 
         var uplinks: [Task<Void, Never>] = []
@@ -235,6 +245,7 @@ struct Memory: AsyncParsableCommand {
         let collectorPeak = peakRSS(collector.processIdentifier)
         uplinks.forEach { $0.cancel() }
         print("idle agent (jsonl, following an empty file), peak RSS: \(agentPeak / 1024) MB (\(agentPeak) kB); \(agentParts)")
+        print("idle agent (smdr, serial port on a pseudo-terminal, Asia/Tehran), peak RSS: \(smdrAgentPeak / 1024) MB (\(smdrAgentPeak) kB)")
         if agentLinksSwiftDynamically {
             print("note: this tamas-agent loads the Swift runtime as shared libraries; release agents are built by "
                 + "deploy/build-release.sh (--static-swift-stdlib), so this figure is not theirs")
@@ -243,10 +254,10 @@ struct Memory: AsyncParsableCommand {
         print("collector with \(agents) connected agents, peak RSS: \(collectorPeak / 1024) MB (\(collectorPeak) kB)")
     }
 
-    func startIdleAgent(name: String, executable: URL, folder: URL, store: CollectorStore, port: Int, fingerprint: String) async throws -> Process {
+    /// `source` is the agent's source section (YAML); the rest of the configuration is the same for every kind.
+    func startIdleAgent(name: String, kind: String, source: String, executable: URL, folder: URL, store: CollectorStore,
+                        port: Int, fingerprint: String) async throws -> Process {
         let enrollment = try await store.enroll(name: name, systemKeys: ["mem"])
-        let feed = folder.appendingPathComponent("\(name).jsonl")
-        FileManager.default.createFile(atPath: feed.path, contents: nil)
         let config = folder.appendingPathComponent("\(name).yaml").path
         try Secrets.writePrivateFile("""
             collector:
@@ -260,16 +271,36 @@ struct Memory: AsyncParsableCommand {
               key: mem
             log:
               level: warning
-            jsonl:
-              input: \(feed.path)
-              follow: true
-
+            \(source)
             """, to: config)
         let agent = Process()
         agent.executableURL = executable
-        agent.arguments = ["jsonl", "--config", config]
+        agent.arguments = [kind, "--config", config]
         try agent.run()
         return agent
+    }
+
+    /// A pseudo-terminal for the SMDR agent's serial port, held open by a Python process (Swift's
+    /// Glibc module leaves out the pty calls) that prints the terminal's path and waits.
+    func startTerminalHolder() throws -> (process: Process, path: String) {
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        holder.arguments = ["python3", "-c", """
+            import os, pty, sys, time
+            controller, device = pty.openpty()
+            print(os.ttyname(device), flush=True)
+            time.sleep(3600)
+            """]
+        let output = Pipe()
+        holder.standardOutput = output
+        try holder.run()
+        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard line.hasPrefix("/dev/") else {
+            holder.terminate()
+            throw ValidationError("python3 did not open a pseudo-terminal (printed '\(line)')")
+        }
+        return (holder, line)
     }
 
     /// Resident memory split into the process's own (anonymous) pages and file-backed pages.
