@@ -7,8 +7,9 @@
   agent-order.py merge ORDER NAMES...        ORDER followed by the names it lacks
 
 Callgrind sees every instruction but runs on a simulated CPU, so code chosen by CPU features
-(BoringSSL's AVX-512 paths) and code it attributes to the wrong function are missed; the page
-faults of a native run, taken after linking with callgrind's list, name what is still outside.
+(BoringSSL's AVX-512 and ADX paths) is missed; the page faults of a native run, taken after
+linking with callgrind's list, name what is still outside. Addresses are turned into names with
+nm, which lists the symbols the linker orders by.
 """
 import bisect
 import os
