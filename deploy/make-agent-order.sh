@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Writes deploy/tamas-agent.order: the functions agents run from start-up until they idle,
 # connected to a collector: a JSONL agent following an empty file, then an SMDR agent on a
-# serial port (a pseudo-terminal here) that has no line yet. deploy/build-release.sh hands the list to
-# the linker, which puts those functions next to each other (docs/performance.md, idle agent).
+# serial port (a pseudo-terminal here) that has no line yet. deploy/build-release.sh hands the
+# list to the linker, which puts those functions next to each other (docs/performance.md).
 # Run it after changes to the agent's start-up path; an outdated order still links, it only
 # keeps more of the binary resident. Needs valgrind and perf (installed here when missing).
 # Usage: deploy/make-agent-order.sh        (TAMAS_BUILD_PATH=DIR: build in DIR, as build-release.sh)
@@ -88,6 +88,12 @@ sys.exit(0 if any(a['name'] == 'order-$run' and a['connected'] for a in json.loa
     exit 1
 }
 
+# Appends the names on standard input that $work/order does not have yet.
+add_to_order() {
+    python3 deploy/agent-order.py merge "$work/order" /dev/stdin >"$work/merged"
+    mv "$work/merged" "$work/order"
+}
+
 # Pass 1: every instruction callgrind sees. Valgrind 3.19 cannot read the DWARF 5 that Swift
 # writes, so it runs a copy without debug information (same symbols, same addresses).
 llvm-objcopy --strip-debug "$binaries"/tamas-agent "$work/tamas-agent"
@@ -107,9 +113,7 @@ for kind in jsonl smdr; do
         sleep 2
     done
     kill -9 "$valgrind_pid"; wait "$valgrind_pid" 2>/dev/null || true
-    python3 deploy/agent-order.py callgrind "$work/callgrind.out.1" "$work/tamas-agent" >"$work/found"
-    python3 deploy/agent-order.py merge "$work/order" "$work/found" >"$work/merged"
-    mv "$work/merged" "$work/order"
+    python3 deploy/agent-order.py callgrind "$work/callgrind.out.1" "$work/tamas-agent" | add_to_order
 done
 
 # Passes 2-5: what native runs still fault in outside the ordered functions.
@@ -122,9 +126,7 @@ for _ in 1 2 3 4; do
         perf_pid=$!
         wait_until_connected
         kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
-        python3 deploy/agent-order.py faults "$work/perf.data" "$binaries"/tamas-agent >"$work/found"
-        python3 deploy/agent-order.py merge "$work/order" "$work/found" >"$work/merged"
-        mv "$work/merged" "$work/order"
+        python3 deploy/agent-order.py faults "$work/perf.data" "$binaries"/tamas-agent | add_to_order
     done
 done
 
