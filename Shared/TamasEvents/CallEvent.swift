@@ -19,8 +19,8 @@ public struct CallEvent: Codable, Hashable, Sendable {
     }
 
     public var eventId: String {
-        get { storage.eventId }
-        set { uniqueStorage().eventId = newValue }
+        get { storage.eventId.text }
+        set { uniqueStorage().eventId = .text(newValue) }
     }
 
     public var type: EventType {
@@ -50,8 +50,8 @@ public struct CallEvent: Codable, Hashable, Sendable {
 
     // call.*
     public var callId: String? {
-        get { storage.callId }
-        set { uniqueStorage().callId = newValue }
+        get { storage.callId?.text }
+        set { uniqueStorage().callId = newValue.map { .text($0) } }
     }
 
     public var direction: Direction? {
@@ -181,12 +181,21 @@ public struct CallEvent: Codable, Hashable, Sendable {
         reason: String? = nil, detail: String? = nil
     ) {
         storage = Storage(
-            schema: Self.schemaVersion, eventId: eventId, type: type, systemKey: systemKey, source: source, at: at,
-            raw: raw, callId: callId, direction: direction, from: from, to: to, fromRaw: fromRaw, toRaw: toRaw,
+            schema: Self.schemaVersion, eventId: .text(eventId), type: type, systemKey: systemKey, source: source, at: at,
+            raw: raw, callId: callId.map { .text($0) }, direction: direction, from: from, to: to, fromRaw: fromRaw, toRaw: toRaw,
             extension: `extension`, line: line, extensions: extensions, answeredBy: answeredBy,
             disposition: disposition, startedAt: startedAt, answeredAt: answeredAt, endedAt: endedAt,
             ringSec: ringSec, durationSec: durationSec, transferredTo: transferredTo, recording: recording,
             state: state, peer: peer, ref: ref, format: format, reason: reason, detail: detail)
+    }
+
+    /// Sets both ids from the digests a source hashed them to. They stay numbers until something
+    /// reads them as text: a source at line rate would otherwise write out two 32-character
+    /// strings per event that, on the agent, only the JSON encoder ever reads.
+    public mutating func identify(eventId: StableID.Digest, callId: StableID.Digest?) {
+        let storage = uniqueStorage()
+        storage.eventId = .digest(eventId)
+        storage.callId = callId.map { .digest($0) }
     }
 
     /// The box to write into, copied first when another event still shares it.
@@ -208,13 +217,13 @@ public struct CallEvent: Codable, Hashable, Sendable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         storage = Storage(
             schema: try container.decode(Int.self, forKey: .schema),
-            eventId: try container.decode(String.self, forKey: .eventId),
+            eventId: .text(try container.decode(String.self, forKey: .eventId)),
             type: try container.decode(EventType.self, forKey: .type),
             systemKey: try container.decode(String.self, forKey: .systemKey),
             source: try container.decode(String.self, forKey: .source),
             at: try container.decode(Timestamp.self, forKey: .at),
             raw: try container.decodeIfPresent(String.self, forKey: .raw),
-            callId: try container.decodeIfPresent(String.self, forKey: .callId),
+            callId: try container.decodeIfPresent(String.self, forKey: .callId).map { .text($0) },
             direction: try container.decodeIfPresent(Direction.self, forKey: .direction),
             from: try container.decodeIfPresent(String.self, forKey: .from),
             to: try container.decodeIfPresent(String.self, forKey: .to),
@@ -243,13 +252,13 @@ public struct CallEvent: Codable, Hashable, Sendable {
     public func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(storage.schema, forKey: .schema)
-        try container.encode(storage.eventId, forKey: .eventId)
+        try container.encode(storage.eventId.text, forKey: .eventId)
         try container.encode(storage.type, forKey: .type)
         try container.encode(storage.systemKey, forKey: .systemKey)
         try container.encode(storage.source, forKey: .source)
         try container.encode(storage.at, forKey: .at)
         try container.encodeIfPresent(storage.raw, forKey: .raw)
-        try container.encodeIfPresent(storage.callId, forKey: .callId)
+        try container.encodeIfPresent(storage.callId?.text, forKey: .callId)
         try container.encodeIfPresent(storage.direction, forKey: .direction)
         try container.encodeIfPresent(storage.from, forKey: .from)
         try container.encodeIfPresent(storage.to, forKey: .to)
@@ -282,13 +291,13 @@ public struct CallEvent: Codable, Hashable, Sendable {
     /// The fields in declaration order, as the synthesized conformance combined them.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(storage.schema)
-        hasher.combine(storage.eventId)
+        hasher.combine(storage.eventId.text)
         hasher.combine(storage.type)
         hasher.combine(storage.systemKey)
         hasher.combine(storage.source)
         hasher.combine(storage.at)
         hasher.combine(storage.raw)
-        hasher.combine(storage.callId)
+        hasher.combine(storage.callId?.text)
         hasher.combine(storage.direction)
         hasher.combine(storage.from)
         hasher.combine(storage.to)
@@ -318,13 +327,13 @@ public struct CallEvent: Codable, Hashable, Sendable {
     /// which is what makes sharing it between threads safe.
     private final class Storage: @unchecked Sendable {
         var schema: Int
-        var eventId: String
+        var eventId: StableID.Value
         var type: EventType
         var systemKey: String
         var source: String
         var at: Timestamp
         var raw: String?
-        var callId: String?
+        var callId: StableID.Value?
         var direction: Direction?
         var from: String?
         var to: String?
@@ -350,8 +359,8 @@ public struct CallEvent: Codable, Hashable, Sendable {
         var detail: String?
 
         init(
-            schema: Int, eventId: String, type: EventType, systemKey: String, source: String, at: Timestamp,
-            raw: String?, callId: String?, direction: Direction?, from: String?, to: String?, fromRaw: String?,
+            schema: Int, eventId: StableID.Value, type: EventType, systemKey: String, source: String, at: Timestamp,
+            raw: String?, callId: StableID.Value?, direction: Direction?, from: String?, to: String?, fromRaw: String?,
             toRaw: String?, extension: String?, line: String?, extensions: [String]?, answeredBy: String?,
             disposition: Disposition?, startedAt: Timestamp?, answeredAt: Timestamp?, endedAt: Timestamp?,
             ringSec: Int?, durationSec: Int?, transferredTo: String?, recording: RecordingLink?, state: String?,

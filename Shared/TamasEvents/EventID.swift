@@ -92,4 +92,23 @@ public enum StableID {
 
         @inline(__always) static func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
     }
+
+    /// An id as an event holds it: the text read from the wire, or the digest a source hashed,
+    /// written out as text only when something reads it.
+    enum Value: Equatable, Sendable {
+        case text(String)
+        case digest(Digest)
+
+        var text: String {
+            switch self {
+            case .text(let text): text
+            case .digest(let digest): digest.id
+            }
+        }
+
+        static func == (lhs: Value, rhs: Value) -> Bool {
+            if case .digest(let left) = lhs, case .digest(let right) = rhs { return left == right }
+            return lhs.text == rhs.text
+        }
+    }
 }

@@ -81,6 +81,34 @@ final class CallEventTests: XCTestCase {
         XCTAssertEqual(event.id, StableID.make(digest.id, "call.ended"))
     }
 
+    /// A source may hand its ids over as digests; read, encoded, compared and hashed, the event
+    /// is the one it would be with the same ids as text.
+    func testIdsGivenAsDigestsBehaveAsTheirText() throws {
+        var line = StableID.Builder()
+        line.append("office1")
+        line.append("11/26/26 2:05PM 201 01 <I> 88776655 00:01:10")
+        var eventKey = StableID.Builder()
+        eventKey.append(line.digest)
+        eventKey.append("call.ended")
+        var asText = sampleEnded()
+        asText.eventId = eventKey.id
+        asText.callId = line.id
+        var asDigests = sampleEnded()
+        asDigests.identify(eventId: eventKey.digest, callId: line.digest)
+        XCTAssertEqual(asDigests.eventId, eventKey.id)
+        XCTAssertEqual(asDigests.callId, line.id)
+        XCTAssertEqual(asDigests, asText)
+        XCTAssertEqual(asDigests.hashValue, asText.hashValue)
+        let json = EventJSON()
+        XCTAssertEqual(try json.encode(asDigests), try json.encode(asText))
+        XCTAssertEqual(try json.decode(json.encode(asDigests)), asDigests)
+        var otherEvent = asDigests
+        otherEvent.identify(eventId: line.digest, callId: line.digest)
+        XCTAssertNotEqual(otherEvent, asDigests)
+        asDigests.identify(eventId: eventKey.digest, callId: nil)
+        XCTAssertNil(asDigests.callId)
+    }
+
     func testStableIDs() {
         XCTAssertEqual(StableID.make("a", "b"), StableID.make(["a", "b"]))
         XCTAssertNotEqual(StableID.make("ab", "c"), StableID.make("a", "bc"))

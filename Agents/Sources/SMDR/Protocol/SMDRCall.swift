@@ -79,7 +79,8 @@ struct SMDRCallKey: Equatable {
 /// cost an allocation of some 400 bytes, and the sweep that drops the calls kept for late lines
 /// freed each of them cold in cache.
 struct SMDRCall {
-    let callId: String
+    /// The first line's key; written out as text only by the event encoder.
+    let callId: StableID.Digest
     let key: SMDRCallKey
     /// Most calls have one line: it is kept apart so that they need no array.
     private(set) var firstLine = ""
@@ -115,7 +116,7 @@ struct SMDRCall {
     static let vacant = SMDRCall()
 
     private init() {
-        callId = ""
+        callId = StableID.Digest(high: 0, low: 0)
         key = SMDRCallKey(direction: .internal, line: "", party: "")
         lastLineKey = StableID.Digest(high: 0, low: 0)
         partyRaw = ""
@@ -128,7 +129,7 @@ struct SMDRCall {
 
     init(firstLine: SMDRLine, key: SMDRCallKey, record: SMDRRecord, partyNormalized: String?, timing: SMDRLegTiming,
          now: Timestamp) {
-        callId = firstLine.key.id
+        callId = firstLine.key
         lastLineKey = firstLine.key
         self.key = key
         partyRaw = record.number

@@ -36,7 +36,7 @@ final class SMDREventFactory: Sendable {
     }
 
     /// `StableID.make([key.id, type.rawValue])`, with `"missed"` after them for a missed report.
-    fileprivate func eventId(_ type: EventType, _ cause: Cause) -> String {
+    fileprivate func eventId(_ type: EventType, _ cause: Cause) -> StableID.Digest {
         var builder = StableID.Builder()
         switch cause {
         case .line(let key):
@@ -47,7 +47,7 @@ final class SMDREventFactory: Sendable {
             builder.append(type.rawValue)
             builder.append("missed")
         }
-        return builder.id
+        return builder.digest
     }
 
     func normalizedParty(_ raw: String, direction: Direction) -> String? {
@@ -103,8 +103,9 @@ extension SMDRCall {
             durationSec: answered ? durationSec : 0, transferredTo: transferredTo))
     }
 
-    /// Built with one initializer call: setting fields on the event afterwards copied it, and
-    /// gathering the parties in a tuple first cost a retain and a release of each.
+    /// Built with one initializer call and the ids given as digests (the box is not shared yet,
+    /// so that writes in place): gathering the parties in a tuple first cost a retain and a
+    /// release of each.
     private mutating func event(_ type: EventType, _ factory: SMDREventFactory, cause: SMDREventFactory.Cause,
                                 at: Timestamp, outcome: SMDREventFactory.Outcome = SMDREventFactory.Outcome()) -> CallEvent {
         let direction = key.direction
@@ -112,9 +113,9 @@ extension SMDRCall {
         // Inbound: the caller calls the extension that took the call (or rang first).
         // Outbound and internal: the extension that placed the call calls the number.
         let handledBy = inbound ? answeredBy ?? members.first : placedBy
-        return CallEvent(
-            eventId: factory.eventId(type, cause), type: type, systemKey: factory.systemKey, source: factory.source,
-            at: at, raw: text, callId: callId, direction: direction, from: inbound ? partyNormalized : placedBy,
+        var event = CallEvent(
+            eventId: "", type: type, systemKey: factory.systemKey, source: factory.source,
+            at: at, raw: text, direction: direction, from: inbound ? partyNormalized : placedBy,
             to: inbound ? handledBy : partyNormalized, fromRaw: inbound ? factory.nilIfEmpty(partyRaw) : nil,
             toRaw: direction == .outbound ? factory.nilIfEmpty(partyRaw) : nil, extension: handledBy,
             line: factory.nilIfEmpty(key.line),
@@ -123,6 +124,8 @@ extension SMDRCall {
             startedAt: outcome.startedAt, answeredAt: outcome.answeredAt, endedAt: outcome.endedAt,
             ringSec: outcome.ringSec, durationSec: outcome.durationSec, transferredTo: outcome.transferredTo,
             detail: inbound ? inboundDetail() : nil)
+        event.identify(eventId: factory.eventId(type, cause), callId: callId)
+        return event
     }
 
     private mutating func inboundDetail() -> String? {
