@@ -47,12 +47,81 @@ final class AMIAgentCLITests: XCTestCase {
     }
 
     func testTestNamesTheMissingPermission() throws {
-        let pbx = try double(.asterisk16) { $0.deniedActions = ["Command"] }
+        let pbx = try double(.asterisk16) { $0.writeClasses = ["system", "call", "reporting", "originate"] }
         let config = try standaloneConfig(folder, port: pbx.port)
         let result = try runToolAllowingFailure("tamas-agent", ["ami", "test", "--config", config.path])
+        XCTAssertEqual(result.status, 0, "the version line is not needed for call logs:\n" + result.output + result.error)
+        XCTAssertTrue(result.output.contains(
+            "version: unavailable: Command: Permission denied; add 'command' to the AMI user's write line in manager.conf"), result.output)
+        XCTAssertTrue(result.output.contains("extensions: 4\n"), result.output)
+        XCTAssertTrue(result.output.contains("click-to-call and spy/whisper/barge: allowed (Originate)"), result.output)
+        XCTAssertTrue(result.output.hasSuffix("unavailable with this AMI user (call logs work without them):\n"
+                                              + "  - Asterisk version line: add the write class 'command' in manager.conf\n"), result.output)
+    }
+
+    /// read = call,cdr and no write class at all: a customer who wants call logs only.
+    func testTestPassesForACallLogsOnlyUserAndSaysWhatItCannotDoAndWhichClassWouldEnableIt() throws {
+        let pbx = try double(.asterisk16) { $0.writeClasses = [] }
+        let config = try standaloneConfig(folder, port: pbx.port)
+        let result = try runToolAllowingFailure("tamas-agent", ["ami", "test", "--config", config.path])
+        XCTAssertEqual(result.status, 0, result.output + result.error)
+        let expected = [
+            "login: accepted (127.0.0.1:\(pbx.port) as tamas, plain)",
+            "dialect: AMI 13+",
+            "version: unavailable: Command: Permission denied; add 'command' to the AMI user's write line in manager.conf",
+            "extensions: unavailable: SIPpeers: Permission denied; add 'reporting' to the AMI user's write line in manager.conf; "
+                + "PJSIPShowEndpoints: Permission denied; add 'system' to the AMI user's write line in manager.conf",
+            "click-to-call and spy/whisper/barge: unavailable: this AMI user may not run Originate; add 'originate' to its write line in manager.conf",
+            "resync: CoreShowChannels: Permission denied; add 'reporting' to the AMI user's write line in manager.conf",
+            "resync: ExtensionStateList: Permission denied; add 'reporting' to the AMI user's write line in manager.conf",
+            "resync: SIPpeers: Permission denied; add 'reporting' to the AMI user's write line in manager.conf",
+            "resync: PJSIPShowEndpoints: Permission denied; add 'system' to the AMI user's write line in manager.conf",
+            "unavailable with this AMI user (call logs work without them):",
+            "  - Asterisk version line: add the write class 'command' in manager.conf",
+            "  - extension count: add the write class 'reporting' or 'system' in manager.conf",
+            "  - click-to-call and spy/whisper/barge: add the write class 'originate' in manager.conf",
+            "  - resync of calls and extension states after login (CoreShowChannels, ExtensionStateList, SIPpeers, PJSIPShowEndpoints): "
+                + "add the write class 'reporting' or 'system' in manager.conf",
+        ]
+        for line in expected {
+            XCTAssertTrue(result.output.contains(line + "\n"), "missing \(line) in:\n\(result.output)")
+        }
+        XCTAssertTrue(pbx.actions.contains { $0.name == "ListCommands" })
+        XCTAssertFalse(pbx.actions.contains { $0.name == "Originate" }, "the test never rings a phone")
+        XCTAssertFalse(result.output.contains("s3cret-ami") || result.error.contains("s3cret-ami"), "the secret is never printed")
+    }
+
+    func testTestPassesForACallLogsOnlyUserOnAsterisk14AndNamesItsClasses() throws {
+        let pbx = try double(.asterisk14) { $0.writeClasses = ["system"] }
+        let config = try standaloneConfig(folder, port: pbx.port)
+        let result = try runToolAllowingFailure("tamas-agent", ["ami", "test", "--config", config.path])
+        XCTAssertEqual(result.status, 0, result.output + result.error)
+        XCTAssertTrue(result.output.contains("extensions: 2\n"), "SIPpeers is allowed by 'system': 201 and 202, not the trunk:\n\(result.output)")
+        XCTAssertTrue(result.output.contains("click-to-call and spy/whisper/barge: unavailable: this AMI user may not run Originate; "
+                                             + "add 'call' to its write line in manager.conf"), result.output)
+        XCTAssertTrue(result.output.contains("resync: Status: Permission denied; add 'call' to the AMI user's write line in manager.conf"), result.output)
+    }
+
+    /// Asterisk 21 and later have no chan_sip: SIPpeers is unknown there, which no write class changes.
+    func testTestShowsAnActionUnknownToThisAsteriskAsUnsupportedNotAsAMissingPermission() throws {
+        let pbx = try double(.asterisk16) { $0.unloadedActions = ["SIPpeers"] }
+        let config = try standaloneConfig(folder, port: pbx.port)
+        let result = try runToolAllowingFailure("tamas-agent", ["ami", "test", "--config", config.path])
+        XCTAssertEqual(result.status, 0, result.output + result.error)
+        let unsupported = "SIPpeers is not supported by this Asterisk (Invalid/unknown command: SIPpeers. Use Action: ListCommands to show "
+            + "available commands.): the action is unknown to this version or its module is not loaded"
+        XCTAssertTrue(result.output.contains("extensions: 2 (not counted: \(unsupported))\n"), result.output)
+        XCTAssertTrue(result.output.contains("resync: \(unsupported)\n"), result.output)
+        XCTAssertTrue(result.output.contains("  - resync of calls and extension states after login (SIPpeers): not supported by this Asterisk\n"), result.output)
+        XCTAssertFalse(result.output.contains("Permission denied") || result.output.contains("write line"), result.output)
+    }
+
+    func testTestFailsWhenTheServerSendsNoBanner() throws {
+        let pbx = try double(.asterisk16) { $0.sendsBanner = false }
+        let config = try standaloneConfig(folder, port: pbx.port)
+        let result = try runToolAllowingFailure("tamas-agent", ["ami", "test", "--config", config.path], timeout: 30)
         XCTAssertNotEqual(result.status, 0)
-        XCTAssertTrue(result.output.contains("version: refused (Permission denied): the AMI user needs the 'command' write class"), result.output)
-        XCTAssertTrue(result.output.contains("extensions: 4"), result.output)
+        XCTAssertTrue(result.output.contains("no banner or login answer"), result.output)
     }
 
     func testTestSaysWhenNothingListens() throws {

@@ -128,6 +128,29 @@ final class AMIAgentEndToEndTests: XCTestCase {
         XCTAssertTrue(eventually(timeout: 10) { setup.pbx.actions.contains { $0.name == "Ping" } }, "Ping keepalive every pingIntervalSeconds")
     }
 
+    /// Without 'system' and 'reporting' and on an Asterisk without chan_sip: the refused lists
+    /// reach the collector as what Asterisk said, and the calls still flow.
+    func testRefusedResyncListsAreReportedAsMissingPermissionOrUnsupportedAction() throws {
+        let setup = try start(.asterisk16) {
+            $0.writeClasses = ["call", "originate", "command"]
+            $0.unloadedActions = ["SIPpeers"]
+        }
+        try waitForLogin(setup)
+        let expected = [
+            (state: "permissionMissing", detail: "CoreShowChannels: Permission denied; add 'reporting' to the AMI user's write line in manager.conf"),
+            (state: "permissionMissing", detail: "PJSIPShowEndpoints: Permission denied; add 'system' to the AMI user's write line in manager.conf"),
+            (state: "actionUnsupported", detail: "SIPpeers is not supported by this Asterisk (Invalid/unknown command: SIPpeers. Use Action: "
+                + "ListCommands to show available commands.): the action is unknown to this version or its module is not loaded"),
+        ]
+        XCTAssertTrue(try eventually(timeout: 20) {
+            let statuses = try agentStatuses(setup.collector.events())
+            return expected.allSatisfy { wanted in statuses.contains { $0.state == wanted.state && $0.detail == wanted.detail } }
+        }, "\(String(describing: try? agentStatuses(setup.collector.events())))\nagent log:\n\(setup.agent.log.suffix(3000))")
+        let statuses = try agentStatuses(setup.collector.events())
+        XCTAssertFalse(statuses.contains { $0.state == "permissionMissing" && $0.detail.contains("SIPpeers") }, "\(statuses)")
+        XCTAssertFalse(statuses.contains { $0.detail.contains("ExtensionStateList") }, "allowed by 'call': \(statuses)")
+    }
+
     // MARK: - Commands through the collector
 
     func testClickToCallThroughTheCollectorAPIReachesAsteriskAndReportsTheOutcome() throws {

@@ -54,14 +54,48 @@ final class AMITestDouble: @unchecked Sendable {
         /// Lists (CoreShowChannels, SIPpeers, ...) carry `EventList: start`/`Complete` from 1.6 on.
         var listsHaveEventList: Bool { self != .asterisk14 }
 
-        /// Actions this version's manager knows (FACTS.md section 3, "Since tags"); others get
-        /// `Invalid/unknown command`, so an agent asking a list too new for the version fails the test.
-        func knows(_ action: String) -> Bool {
-            switch action.lowercased() {
-            case "coreshowchannels": self != .asterisk14
-            case "extensionstatelist", "pjsipshowendpoints": self == .asterisk16
-            default: true
+        /// The actions this version's manager registers (FACTS.md section 3, "Since tags"), with
+        /// their synopsis and write classes (docs/asterisk.md, "manager.conf user"; listed in
+        /// manager.c's class order). Others get `Invalid/unknown command`, so an agent asking a
+        /// list too new for the version fails the test.
+        func registration(_ action: String) -> (name: String, synopsis: String, classes: [String])? {
+            registrations.first { $0.name.lowercased() == action.lowercased() }
+        }
+
+        var registrations: [(name: String, synopsis: String, classes: [String])] {
+            if self == .asterisk14 {
+                return [
+                    ("Ping", "Keepalive command", []), ("ListCommands", "List available manager commands", []),
+                    ("Logoff", "Logoff Manager", []), ("Status", "Lists channel status", ["call"]),
+                    ("Command", "Execute Asterisk CLI Command", ["command"]), ("Originate", "Originate Call", ["call"]),
+                    ("SIPpeers", "List SIP peers (text format)", ["system"]),
+                ]
             }
+            var actions: [(name: String, synopsis: String, classes: [String])] = [
+                ("Ping", "Keepalive command.", []), ("ListCommands", "List available manager commands.", []),
+                ("Logoff", "Logoff Manager.", []), ("Login", "Login Manager.", []), ("Challenge", "Generate Challenge for MD5 Auth.", []),
+                ("Status", "List channel status.", ["system", "call", "reporting"]),
+                ("Command", "Execute Asterisk CLI Command.", ["command"]), ("Originate", "Originate a call.", ["originate"]),
+                ("CoreShowChannels", "List currently active channels.", ["system", "reporting"]),
+                ("SIPpeers", "List SIP peers (text format).", ["system", "reporting"]),
+            ]
+            if self == .asterisk16 {
+                actions += [("ExtensionStateList", "List the current known extension states.", ["call", "reporting"]),
+                            ("PJSIPShowEndpoints", "Lists PJSIP endpoints.", ["system"])]
+            }
+            return actions
+        }
+
+        /// 1.4 wants every class of the action; from 1.6 one is enough (manager.c process_message).
+        func allows(_ classes: [String], writeClasses: Set<String>?) -> Bool {
+            guard let writeClasses else { return true }
+            if self == .asterisk14 { return classes.allSatisfy(writeClasses.contains) }
+            return classes.isEmpty || classes.contains(where: writeClasses.contains)
+        }
+
+        /// process_message's answer to an action no module registered.
+        func unknownAction(_ name: String) -> String {
+            self == .asterisk14 ? "Invalid/unknown command" : "Invalid/unknown command: \(name). Use Action: ListCommands to show available commands."
         }
     }
 
@@ -79,8 +113,14 @@ final class AMITestDouble: @unchecked Sendable {
     let challenge = "145769581"
     /// Messages (wire text, each ending in a blank line) sent once the first resync has been answered.
     var script: [String] = []
-    /// Actions answered with `Response: Error / Message: Permission denied`.
-    var deniedActions: Set<String> = []
+    /// The AMI user's `write =` classes in manager.conf; nil is `write = all`. An action none of
+    /// whose classes is granted (1.4: not all of them) gets `Response: Error / Message: Permission denied`.
+    var writeClasses: Set<String>?
+    /// Actions whose module is not loaded (`SIPpeers` on 21 and later, where chan_sip is gone):
+    /// unknown to this server, so they get `Invalid/unknown command` and are not in ListCommands.
+    var unloadedActions: Set<String> = []
+    /// False for a port where something else listens and never greets.
+    var sendsBanner = true
     /// OriginateResponse `Reason` per rung channel (`SIP/202`); 4 (answered) when not listed.
     var originateReasons: [String: Int] = [:]
     var commandOutput: [String: [String]]
@@ -146,7 +186,7 @@ final class AMITestDouble: @unchecked Sendable {
 
         func channelActive(context: ChannelHandlerContext) {
             number = double.register(context.channel)
-            send(double.dialect.banner, on: context.channel)
+            if double.sendsBanner { send(double.dialect.banner, on: context.channel) }
         }
 
         func channelInactive(context: ChannelHandlerContext) {
@@ -273,16 +313,25 @@ final class AMITestDouble: @unchecked Sendable {
         default:
             break
         }
-        guard loggedIn else { return message("Response: Error\r\n\(id)Message: Permission denied\r\n") }
-        if deniedActions.contains(action.name) { return message("Response: Error\r\n\(id)Message: Permission denied\r\n") }
-        guard dialect.knows(action.name) else { return message("Response: Error\r\n\(id)Message: Invalid/unknown command\r\n") }
-        switch action.name.lowercased() {
+        guard loggedIn else { return message("Response: Error\r\n\(id)Message: \(dialect == .asterisk14 ? "Authentication Required" : "Permission denied")\r\n") }
+        let name = action.name.lowercased()
+        if name == "coreshowchannels" || name == "status" { resyncOutstanding = max(0, resyncOutstanding - 1) }
+        guard let registration = dialect.registration(action.name), !unloadedActions.contains(registration.name) else {
+            return message("Response: Error\r\n\(id)Message: \(dialect.unknownAction(action.name))\r\n")
+        }
+        guard dialect.allows(registration.classes, writeClasses: writeClasses) else {
+            return message("Response: Error\r\n\(id)Message: Permission denied\r\n")
+        }
+        switch name {
         case "ping":
             if dialect == .asterisk14 { return message("Response: Pong\r\n\(id)") }
             return message("Response: Success\r\n\(id)Ping: Pong\r\nTimestamp: \(Int(Date().timeIntervalSince1970)).000000\r\n")
         case "coreshowchannels", "status", "extensionstatelist", "sippeers", "pjsipshowendpoints":
-            resyncOutstanding = max(0, resyncOutstanding - (action.name == "CoreShowChannels" || action.name == "Status" ? 1 : 0))
             return eventList(action, id: id)
+        case "listcommands":
+            let permitted = dialect.registrations.filter { !unloadedActions.contains($0.name) && dialect.allows($0.classes, writeClasses: writeClasses) }
+            let lines = permitted.map { "\($0.name): \($0.synopsis) (Priv: \($0.classes.isEmpty ? "<none>" : ($0.classes + ["all"]).joined(separator: ",")))\r\n" }
+            return message("Response: Success\r\n\(id)" + lines.joined())
         case "command":
             let command = action["Command"] ?? ""
             let lines = commandOutput[command] ?? ["No such command '\(command)' (type 'core show help \(command)' for other possible commands)"]
@@ -308,7 +357,7 @@ final class AMITestDouble: @unchecked Sendable {
                 + "CallerIDNum: <unknown>\r\nCallerIDName: <unknown>\r\n\r\n"
             return reply
         default:
-            return message("Response: Error\r\n\(id)Message: Invalid/unknown command\r\n")
+            return message("Response: Error\r\n\(id)Message: \(dialect.unknownAction(action.name))\r\n")
         }
     }
 

@@ -66,4 +66,13 @@ final class ActionEncodingTests: XCTestCase {
         let roundTrip = try JSONDecoder().decode(AMISettings.self, from: JSONEncoder().encode(settings))
         XCTAssertEqual(roundTrip, settings)
     }
+
+    func testNestedNumberPlanAndChannelRulesTakeTheDefaultsForMissingKeys() throws {
+        let json = #"{"numberPlan": {"countryCode": "31"}, "channelRules": {"trunkPeers": ["sipgate*"]}}"#
+        let settings = try JSONDecoder().decode(AMISettings.self, from: Data(json.utf8))
+        XCTAssertEqual(settings.numberPlan, NumberPlan(countryCode: "31"))
+        XCTAssertEqual(settings.channelRules, AMIChannelRules(trunkPeers: ["sipgate*"]))
+        let roundTrip = try JSONDecoder().decode(AMISettings.self, from: JSONEncoder().encode(settings))
+        XCTAssertEqual(roundTrip, settings)
+    }
 }

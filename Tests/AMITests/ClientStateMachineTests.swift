@@ -221,12 +221,33 @@ final class ClientStateMachineTests: XCTestCase {
             + Wire.message([("Response", "Success"), ("ActionID", "tamas-1-4"), ("EventList", "start")])
             + Wire.message([("Event", "PeerlistComplete"), ("ActionID", "tamas-1-4"), ("EventList", "Complete")])
         let outputs = client.receive(Wire.bytes(text), now: t0)
-        XCTAssertEqual(statuses(outputs), [.permissionMissing(action: "CoreShowChannels", reason: "Permission denied")])
+        XCTAssertEqual(statuses(outputs), [], "a refused list is not a link state")
+        let refusal = AMIRefusal(action: "CoreShowChannels", message: "Permission denied", dialect: .v13plus)
+        XCTAssertEqual(refusal.kind, .permissionDenied)
+        XCTAssertEqual(outputs.compactMap { if case .refused(let refusal) = $0 { refusal } else { nil } }, [refusal])
+        XCTAssertEqual(client.resyncRefusals, [refusal])
         let booted = client.receive(Wire.bytes(Wire.message([("Event", "FullyBooted"), ("Privilege", "system,all"), ("Status", "Fully Booted")])), now: t0)
         XCTAssertEqual(sent(booted).count, 3)
         XCTAssertTrue(sent(booted)[0].hasPrefix("Action: CoreShowChannels\r\n"))
         let again = client.receive(Wire.bytes(Wire.message([("Event", "Reload"), ("Privilege", "system,all")])), now: t0)
         XCTAssertEqual(sent(again), [], "a resync already in flight is not repeated")
+    }
+
+    func testAUserActionsRefusalSaysWhyAndListCommandsNamesThePermittedActions() {
+        var client = loggedIn(settings())
+        let (commandID, _) = client.send(AMIActions.command("core show version"), now: t0)
+        let refused = client.receive(Wire.bytes(Wire.message([("Response", "Error"), ("ActionID", commandID ?? ""), ("Message", "Permission denied")])), now: t0)
+        let refusal = refused.compactMap { if case .result(let result) = $0 { result.refusal } else { nil } }.first
+        XCTAssertEqual(refusal?.kind, .permissionDenied)
+        XCTAssertEqual(refusal?.detail, "Command: Permission denied; add 'command' to the AMI user's write line in manager.conf")
+
+        let (listID, _) = client.send(AMIActions.listCommands(), now: t0)
+        let answer = client.receive(Wire.bytes("Response: Success\r\nActionID: \(listID ?? "")\r\nPing: Keepalive command. (Priv: <none>)\r\n"
+            + "CoreShowChannels: List currently active channels. (Priv: system,reporting,all)\r\n\r\n"), now: t0)
+        let result = answer.compactMap { if case .result(let result) = $0 { result } else { nil } }.first
+        XCTAssertEqual(result?.success, true)
+        XCTAssertNil(result?.refusal)
+        XCTAssertEqual(AMIPermittedActions.names(in: result?.headers ?? []), ["ping", "coreshowchannels"])
     }
 
     func testActionsBeforeLoginAreRefusedLocally() {

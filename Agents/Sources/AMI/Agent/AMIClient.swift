@@ -26,6 +26,8 @@ public actor AMIClient {
     private var rejected = false
     private var waiters: [String: AsyncStream<AMIAnswer>.Continuation] = [:]
     public private(set) var lastStatus: AMIClientStateMachine.Status = .awaitingBanner
+    /// The resync actions Asterisk refused since the last login.
+    public var resyncRefusals: [AMIRefusal] { machine.resyncRefusals }
     private var loggedInAt: Timestamp?
     /// When the last `Event:` arrived, shown as the link's liveness beside the Ping answers.
     public private(set) var lastEventAt: Timestamp?
@@ -223,6 +225,13 @@ public actor AMIClient {
                 waiter.finish()
             case .searchRecording(let search):
                 await recordingFinder?.submit(search)
+            case .refused(let refusal):
+                let metadata: Logger.Metadata = ["action": "\(refusal.action)", "state": "\(refusal.state)", "detail": "\(refusal.detail)"]
+                if refusal.kind == .permissionDenied {
+                    logger.error("the AMI user may not run a resync action (manager.conf write classes)", metadata: metadata)
+                } else {
+                    logger.warning("Asterisk refused a resync action", metadata: metadata)
+                }
             }
         }
     }
@@ -242,8 +251,6 @@ public actor AMIClient {
         case .loginRejected(let reason):
             for id in waiters.keys { fail(id, reason) }
             logger.error("AMI login rejected; not retrying for \(Self.retryAfterRejectedLoginSeconds) s", metadata: ["reason": "\(reason)"])
-        case .permissionMissing(let action, let reason):
-            logger.error("AMI user lacks a permission (manager.conf read/write classes)", metadata: ["action": "\(action)", "reason": "\(reason)"])
         case .awaitingBanner, .authenticating:
             logger.debug("AMI", metadata: ["status": "\(status)"])
         }
@@ -308,6 +315,9 @@ public actor AMIClient {
 public struct AMIAnswer: Sendable {
     public var success: Bool
     public var message: String?
+    /// Why Asterisk answered `Response: Error`; nil when it did not answer at all (link lost, timeout).
+    public var refusal: AMIRefusal?
+    public var headers: [AMIHeader]
     /// Command output lines, in either form Asterisk uses.
     public var output: [String]
     /// The entries of an EventList answer (SIPpeers, PJSIPShowEndpoints, ...).
@@ -316,6 +326,8 @@ public struct AMIAnswer: Sendable {
     init(_ result: AMIClientStateMachine.ActionResult) {
         success = result.success
         message = result.message
+        refusal = result.refusal
+        headers = result.headers
         output = result.output
         listEvents = result.listEvents
     }
@@ -323,6 +335,8 @@ public struct AMIAnswer: Sendable {
     init(failure reason: String) {
         success = false
         message = reason
+        refusal = nil
+        headers = []
         output = []
         listEvents = []
     }

@@ -38,8 +38,13 @@ public struct AMICommand: AsyncParsableCommand {
 
     struct Test: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the AMI login: prints whether it is accepted, the Asterisk version and the number of extensions.",
-            discussion: "Exits non-zero when the login is refused, the server cannot be reached or a permission the agent needs is missing.")
+            abstract: "Check the AMI login: prints whether it is accepted, the Asterisk version, the number of extensions and what the AMI user may do.",
+            discussion: """
+                Exits non-zero when the login is refused, the server cannot be reached or does not answer. An AMI user \
+                without the write classes for the version line, the extension count, click-to-call or the resync (a \
+                call-logs-only user) passes: each unavailable capability is listed with the manager.conf write class \
+                that would enable it.
+                """)
 
         @OptionGroup var options: ConfigOption
 
@@ -125,7 +130,7 @@ public struct AMICommand: AsyncParsableCommand {
             }
             if !result.output.isEmpty { print(result.output.joined(separator: "\n")) }
             guard result.success else {
-                throw ValidationError("Asterisk refused '\(command)': \(result.message ?? "no reason") (the AMI user needs the 'command' write class)")
+                throw ValidationError("Asterisk refused '\(command)': \(result.refusal?.detail ?? result.message ?? "no answer")")
             }
         }
     }

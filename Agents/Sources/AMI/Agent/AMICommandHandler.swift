@@ -102,7 +102,7 @@ struct AMICommandHandler: CommandHandler {
         logger.notice("ami-command", metadata: ["command": "\(text)", "ok": "\(result.success)"])
         guard result.success else {
             return CommandResult(id: command.id, ok: false, output: result.output.joined(separator: "\n"),
-                                 error: "Asterisk refused '\(text)': \(result.message ?? "no reason") (the AMI user needs the 'command' write class)")
+                                 error: "Asterisk refused '\(text)': \(result.refusal?.detail ?? result.message ?? "no answer")")
         }
         return CommandResult(id: command.id, ok: true, output: result.output.joined(separator: "\n"))
     }

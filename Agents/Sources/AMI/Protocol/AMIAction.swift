@@ -79,6 +79,8 @@ public enum AMIActions {
     public static func extensionStateList() -> AMIAction { AMIAction("ExtensionStateList") }
     public static func sipPeers() -> AMIAction { AMIAction("SIPpeers") }
     public static func pjsipShowEndpoints() -> AMIAction { AMIAction("PJSIPShowEndpoints") }
+    /// Needs no class itself, so it answers for any user; see `AMIPermittedActions`.
+    public static func listCommands() -> AMIAction { AMIAction("ListCommands") }
 
     /// What to ask after login (and after FullyBooted/Reload) so calls and extension states in
     /// progress are known. Each list exists only from the version FACTS.md section 3 gives.
@@ -205,5 +207,16 @@ public enum AMICommandOutput {
     public static func lines(of message: AMIMessage) -> [String] {
         if !message.followsOutput.isEmpty || message.value("response", is: "Follows") { return message.followsOutput }
         return message.values("output")
+    }
+}
+
+/// The answer to ListCommands: one `<Action>: <synopsis> (Priv: <classes>)` header for each
+/// action the user may run (manager.c lists an action when the user's write classes allow it,
+/// the same test that answers `Permission denied`), so an action can be checked without running
+/// it (an Originate would ring a phone).
+public enum AMIPermittedActions {
+    /// The permitted action names, lower-cased.
+    public static func names(in headers: [AMIHeader]) -> Set<String> {
+        Set(headers.filter { $0.value.hasSuffix(")") && $0.value.contains("(Priv: ") }.map { $0.key.lowercased() })
     }
 }

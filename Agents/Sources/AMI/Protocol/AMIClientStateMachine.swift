@@ -20,6 +20,9 @@ public struct AMIClientStateMachine: Sendable {
         /// Look for a call's recording by its ids (only with `searchRecordingsByUniqueid`); the
         /// adapter lists the folders away from the socket reader and emits `recording.available`.
         case searchRecording(AMIRecordingSearch)
+        /// Logged in, but Asterisk refused one of the resync actions. Not a link state: the
+        /// link stays up and the calls are still followed, only that list is missing.
+        case refused(AMIRefusal)
     }
 
     public enum Status: Hashable, Sendable {
@@ -29,8 +32,6 @@ public struct AMIClientStateMachine: Sendable {
         case linkLost(reason: String)
         /// Terminal until `restart`: the server refused the credentials or the user lacks rights.
         case loginRejected(reason: String)
-        /// Logged in, but an action was refused (typically a missing read/write class in manager.conf).
-        case permissionMissing(action: String, reason: String)
     }
 
     public struct ActionResult: Hashable, Sendable {
@@ -38,6 +39,10 @@ public struct AMIClientStateMachine: Sendable {
         public var action: String
         public var success: Bool
         public var message: String?
+        /// Why Asterisk answered `Response: Error`; nil when it did not (success, or no answer at all).
+        public var refusal: AMIRefusal?
+        /// The answer's headers in order (ListCommands names the permitted actions as keys).
+        public var headers: [AMIHeader]
         /// Command output lines, in either form Asterisk uses.
         public var output: [String]
         /// The events of an EventList answer, up to and excluding the `...Complete` event.
@@ -81,6 +86,8 @@ public struct AMIClientStateMachine: Sendable {
     private var pingSentAt: Timestamp?
     private var pingActionID: String?
     private var lastPingAt: Timestamp?
+    /// The resync actions of the latest resync that Asterisk refused, for `ami test`.
+    public private(set) var resyncRefusals: [AMIRefusal] = []
 
     /// Events the client itself reads besides the tracker's: an async Originate's outcome and
     /// the restarts that call for a resync.
@@ -186,12 +193,12 @@ public struct AMIClientStateMachine: Sendable {
     public mutating func send(_ action: AMIAction, now: Timestamp) -> (actionID: String?, outputs: [Output]) {
         guard isLoggedIn else {
             return (nil, [.result(ActionResult(actionID: "", action: action.name, success: false, message: "not logged in to AMI",
-                                               output: [], listEvents: [], final: true))])
+                                               refusal: nil, headers: [], output: [], listEvents: [], final: true))])
         }
         let (id, bytes) = encode(action, purpose: .user)
         guard let bytes else {
             return (nil, [.result(ActionResult(actionID: id, action: action.name, success: false, message: "action contains a line break",
-                                               output: [], listEvents: [], final: true))])
+                                               refusal: nil, headers: [], output: [], listEvents: [], final: true))])
         }
         return (id, [.send(bytes)])
     }
@@ -280,11 +287,12 @@ public struct AMIClientStateMachine: Sendable {
                 pingSentAt = nil
             }
         case .resync, .user:
-            if !success, entry.purpose == .resync {
+            let refusal = success ? nil : AMIRefusal(action: entry.name, message: text, dialect: currentDialect)
+            if let refusal, entry.purpose == .resync {
                 pending[id] = nil
-                let reason = text ?? "refused"
-                outputs.append(.status(.permissionMissing(action: entry.name, reason: reason)))
-                events.append(agentStatus("permissionMissing", detail: "\(entry.name): \(reason)", at: now))
+                resyncRefusals.append(refusal)
+                outputs.append(.refused(refusal))
+                events.append(agentStatus(refusal.state, detail: refusal.detail, at: now))
                 return
             }
             if success, startsList(message) {
@@ -293,7 +301,8 @@ public struct AMIClientStateMachine: Sendable {
                 return
             }
             let isAsyncOriginate = entry.name == "Originate" && success
-            outputs.append(.result(ActionResult(actionID: id, action: entry.name, success: success, message: text,
+            outputs.append(.result(ActionResult(actionID: id, action: entry.name, success: success, message: text, refusal: refusal,
+                                                headers: message.pairs.map { AMIHeader($0.key, $0.value) },
                                                 output: AMICommandOutput.lines(of: message), listEvents: [], final: !isAsyncOriginate)))
             if isAsyncOriginate {
                 entry.awaitingOriginateResponse = true
@@ -309,7 +318,8 @@ public struct AMIClientStateMachine: Sendable {
             if entry.awaitingOriginateResponse, let placed = Self.originateOutcome(message) {
                 pending[id] = nil
                 outputs.append(.result(ActionResult(actionID: id, action: entry.name, success: placed,
-                                                    message: message["reason"].map { "reason \($0)" }, output: [], listEvents: [], final: true)))
+                                                    message: message["reason"].map { "reason \($0)" }, refusal: nil, headers: [],
+                                                    output: [], listEvents: [], final: true)))
                 return
             }
             if entry.collecting {
@@ -317,7 +327,7 @@ public struct AMIClientStateMachine: Sendable {
                     pending[id] = nil
                     if entry.purpose == .user {
                         outputs.append(.result(ActionResult(actionID: id, action: entry.name, success: true, message: nil,
-                                                            output: [], listEvents: entry.listEvents, final: true)))
+                                                            refusal: nil, headers: [], output: [], listEvents: entry.listEvents, final: true)))
                     }
                 } else if entry.purpose == .user {
                     entry.listEvents.append(message)
@@ -356,6 +366,7 @@ public struct AMIClientStateMachine: Sendable {
     // MARK: - Helpers
 
     private mutating func resync(outputs: inout [Output]) {
+        resyncRefusals = []
         for action in AMIActions.resync(dialect: currentDialect, technology: settings.channelTechnology) {
             if action.name == "CoreShowChannels" || action.name == "Status" { tracker.beginChannelResync() }
             sendInternal(action, purpose: .resync, outputs: &outputs)

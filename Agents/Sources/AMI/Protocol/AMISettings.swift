@@ -97,6 +97,21 @@ public struct AMIChannelRules: Codable, Hashable, Sendable {
         self.trunkContexts = trunkContexts
         self.extensionContexts = extensionContexts
     }
+
+    /// Missing keys take their defaults, so `{"trunkPeers": ["sipgate*"]}` keeps the default contexts.
+    public init(from decoder: any Decoder) throws {
+        let defaults = AMIChannelRules()
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
+            try container.decodeIfPresent(T.self, forKey: key) ?? fallback
+        }
+        trunkPeers = try value(.trunkPeers, defaults.trunkPeers)
+        extensionPeers = try value(.extensionPeers, defaults.extensionPeers)
+        extensionDigitsMin = try value(.extensionDigitsMin, defaults.extensionDigitsMin)
+        extensionDigitsMax = try value(.extensionDigitsMax, defaults.extensionDigitsMax)
+        trunkContexts = try value(.trunkContexts, defaults.trunkContexts)
+        extensionContexts = try value(.extensionContexts, defaults.extensionContexts)
+    }
 }
 
 /// One Asterisk system's AMI settings (SPEC.md section 4). Every field has a default so a
