@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import CollectorCore
 import Foundation
+import GRDB
 import Logging
 import Prometheus
 
@@ -13,6 +14,8 @@ public struct CRMDeliveryService: Sendable {
     let logger: Logger
     /// nil: the collector has no public address, so deliveries carry recording refs but no links.
     let recordingLinks: RecordingLinkMinter?
+    /// The longest an idle worker sleeps when nothing rings its endpoint's doorbell.
+    var idlePollInterval = EndpointWorker.defaultPollInterval
 
     /// Creates `crm.key` beside the database on first use, before the admin API can need it.
     public init(collectorStore: CollectorStore, doorbell: Doorbell, registry: PrometheusCollectorRegistry, logger: Logger,
@@ -30,6 +33,11 @@ public struct CRMDeliveryService: Sendable {
             // A loopback or internal address would reach the CRM user's browser as a dead link.
             logger.notice("CRM deliveries carry no recording links: start the collector with --public-url to add them")
         }
+        // Added before any worker reads its endpoint, so no edit can fall between the read and the observing.
+        let edits = EndpointEditObserver(doorbell: doorbell)
+        try await store.database.writeWithoutTransaction { $0.add(transactionObserver: edits, extent: .observerLifetime) }
+        // The writer holds the observer weakly: it observes for as long as this runs.
+        defer { withExtendedLifetime(edits) {} }
         let client = HTTPTransport.makeClient()
         await withTaskGroup(of: Void.self) { group in
             var running: Set<Int64> = []
@@ -41,7 +49,8 @@ public struct CRMDeliveryService: Sendable {
                         let lanes = endpoint.parallelCalls
                         for index in 0..<lanes {
                             let worker = EndpointWorker(endpointId: id, lane: Lane(index: index, count: lanes), store: store, client: client,
-                                                        doorbell: doorbell, registry: registry, logger: logger, recordingLinks: recordingLinks)
+                                                        doorbell: doorbell, registry: registry, logger: logger, recordingLinks: recordingLinks,
+                                                        pollInterval: idlePollInterval)
                             group.addTask { await worker.run() }
                         }
                     }

@@ -15,8 +15,10 @@ struct EndpointWorker: Sendable {
     let registry: PrometheusCollectorRegistry
     let logger: Logger
     let recordingLinks: RecordingLinkMinter?
-    /// How often an idle worker looks at the store even without a ring (pause, resume, new password).
-    static let pollMillis: Int64 = 1000
+    /// The longest an idle worker sleeps without a ring: what an operator requeues (replay,
+    /// retry-parked) rings no bell.
+    let pollInterval: Duration
+    static let defaultPollInterval: Duration = .seconds(1)
     static let gaugeMillis: Int64 = 1000
 
     private enum Health: Equatable {
@@ -28,9 +30,19 @@ struct EndpointWorker: Sendable {
         var failures = 0
         var metrics: DeliveryMetrics?
         var gaugesUpdatedAt: Int64 = 0
+        var configured: (edits: UInt64, endpoint: EndpointConfiguration)?
         while !Task.isCancelled {
             do {
-                guard let endpoint = try await store.configuration(id: endpointId) else { return }
+                // Taken before anything is read: whatever rings from here on ends the idle wait below.
+                let ticket = doorbell.ticket(for: endpointId)
+                let endpoint: EndpointConfiguration
+                if let configured, configured.edits == ticket.edits {
+                    endpoint = configured.endpoint
+                } else {
+                    guard let current = try await store.configuration(id: endpointId) else { return }
+                    endpoint = current
+                    configured = (ticket.edits, current)
+                }
                 let figures = metrics ?? DeliveryMetrics(registry: registry, endpoint: endpoint.name)
                 metrics = figures
                 // Counting the backlog reads every waiting row: once a second, by one lane, is enough for a gauge.
@@ -40,7 +52,7 @@ struct EndpointWorker: Sendable {
                 }
                 if endpoint.paused || endpoint.authFailure != nil {
                     if endpoint.authFailure == nil, health == .authFailed { health = .fine }
-                    await idle(untilMillis: nil)
+                    await idle(after: ticket, dueAtMillis: nil)
                     continue
                 }
                 if health == .authFailed {
@@ -52,7 +64,7 @@ struct EndpointWorker: Sendable {
                         try await updateGauges(figures)
                         gaugesUpdatedAt = Clock.nowMillis()
                     }
-                    await idle(untilMillis: try await store.nextDueAt(endpointId: endpointId, lane: lane))
+                    await idle(after: ticket, dueAtMillis: try await store.nextDueAt(endpointId: endpointId, lane: lane))
                     continue
                 }
                 let verdict = try await attempt(delivery, to: endpoint, failures: failures)
@@ -105,7 +117,9 @@ struct EndpointWorker: Sendable {
             let backoff = Backoff(maxSeconds: endpoint.options.effectiveMaxBackoffSeconds)
             retryAt += backoff.delayMillis(failures: delivery.attempts + 1, retryAfterSeconds: after, random: Double.random(in: 0...1))
         }
-        try await store.settle(delivery, endpoint: endpoint, verdict: verdict, checkpoint: checkpoint, retryAt: retryAt)
+        if try await store.settle(delivery, endpoint: endpoint, verdict: verdict, checkpoint: checkpoint, retryAt: retryAt) {
+            doorbell.ring(endpointId: endpoint.id)
+        }
         return verdict
     }
 
@@ -115,13 +129,13 @@ struct EndpointWorker: Sendable {
         metrics.parkedNow.set(Int64(parked))
     }
 
-    /// Waits until the doorbell rings, `untilMillis` (a delivery's due time) passes, or the poll interval ends.
-    private func idle(untilMillis: Int64?) async {
-        let start = Clock.nowMillis()
-        let rings = doorbell.count
-        let deadline = min(start + Self.pollMillis, untilMillis ?? .max)
-        while !Task.isCancelled, Clock.nowMillis() < deadline, doorbell.count == rings {
-            try? await Task.sleep(for: .milliseconds(50))
+    /// Sleeps until the endpoint's doorbell rings after `ticket`, `dueAtMillis` (the next
+    /// delivery's due time) passes, the poll interval ends, or the task is cancelled.
+    private func idle(after ticket: Doorbell.Ticket, dueAtMillis: Int64?) async {
+        var timeout = pollInterval
+        if let dueAtMillis {
+            timeout = min(timeout, .milliseconds(max(0, dueAtMillis - Clock.nowMillis())))
         }
+        await doorbell.wait(after: ticket, atMost: timeout)
     }
 }

@@ -1,20 +1,7 @@
 import CollectorCore
 import Foundation
 import GRDB
-import Synchronization
 import TamasEvents
-
-/// Tells idle delivery workers that the outbox changed, so a new event goes out at once instead
-/// of at their next poll.
-public final class Doorbell: Sendable {
-    private let rings = Atomic<Int>(0)
-
-    public init() {}
-
-    public func ring() { rings.add(1, ordering: .relaxed) }
-
-    var count: Int { rings.load(ordering: .relaxed) }
-}
 
 /// Queues one delivery per (endpoint serving the event's system, newly stored event) inside the
 /// ingest transaction: the delivery commits or rolls back with the event itself.
@@ -31,15 +18,18 @@ public struct OutboxHook: IngestHook {
             """), arguments: [event.systemKey])
         guard !endpoints.isEmpty else { return }
         let snapshot = try call ?? OutboxRows.storedCall(for: event, in: db)
-        var queued = false
+        var queuedFor: [Int64] = []
         for endpoint in endpoints {
             guard let kind = EndpointKind(rawValue: endpoint["kind"]), kind.accepts(event.type, hasCall: snapshot != nil) else { continue }
-            try OutboxRows.enqueue(event, call: snapshot, endpointId: endpoint["id"], in: db)
-            queued = true
+            let endpointId: Int64 = endpoint["id"]
+            try OutboxRows.enqueue(event, call: snapshot, endpointId: endpointId, in: db)
+            queuedFor.append(endpointId)
         }
-        if queued {
-            let doorbell = self.doorbell
-            db.afterNextTransaction { _ in doorbell.ring() }
+        guard !queuedFor.isEmpty else { return }
+        let doorbell = self.doorbell
+        let endpointIds = queuedFor
+        db.afterNextTransaction { _ in
+            for endpointId in endpointIds { doorbell.ring(endpointId: endpointId) }
         }
     }
 }

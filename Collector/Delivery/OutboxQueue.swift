@@ -33,13 +33,18 @@ extension CRMStore {
         try await database.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM crm_endpoints ORDER BY id") }
     }
 
+    /// What a worker's `EndpointConfiguration` is read from: a committed change to any of these
+    /// makes the endpoint's workers read it again (`EndpointEditObserver`), nothing else does.
+    static let configurationColumns = ["name", "kind", "base_url", "user_name", "sealed_secret", "options", "paused", "auth_failure"]
+
     // Reads here return Sendable values, never a `Row`: with a non-Sendable result GRDB's
     // blocking `read` is chosen, which parks a Swift concurrency thread until a reader is free,
     // and an endpoint's workers together can then park all of them.
     func configuration(id: Int64) async throws -> EndpointConfiguration? {
         let box = self.box
+        let columns = Self.configurationColumns.joined(separator: ", ")
         return try await database.read { db -> EndpointConfiguration? in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM crm_endpoints WHERE id = ?", arguments: [id]),
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(columns) FROM crm_endpoints WHERE id = ?", arguments: [id]),
                   let kind = EndpointKind(rawValue: row["kind"]) else { return nil }
             let optionsText: String = row["options"]
             return EndpointConfiguration(
@@ -126,12 +131,14 @@ extension CRMStore {
     }
 
     /// Records how an attempt ended, with the connector's values if they changed, in one transaction.
+    /// Returns whether that let deliveries go that waited for it (the call's next event, or after
+    /// failures the whole backlog): they may belong to other workers, which are then woken.
     func settle(_ delivery: ClaimedDelivery, endpoint: EndpointConfiguration, verdict: DeliveryVerdict, checkpoint: DeliveryCheckpoint?,
-                retryAt: Int64) async throws {
+                retryAt: Int64) async throws -> Bool {
         let endpointId = endpoint.id
         let sealedSession = try checkpoint.map { try box.seal($0.session) }
         let now = Clock.nowMillis()
-        try await database.write { db in
+        return try await database.write { db -> Bool in
             if let checkpoint, let sealedSession {
                 try Self.save(checkpoint, sealedSession: sealedSession, endpointId: endpointId, delivery: delivery, in: db)
             }
@@ -146,7 +153,9 @@ extension CRMStore {
                 if wasFailing {
                     try db.execute(sql: "UPDATE crm_outbox SET due_at_ms = 0 WHERE endpoint_id = ? AND state = 'pending'",
                                    arguments: [endpointId])
+                    return true
                 }
+                return try Self.callHasPendingDelivery(delivery, endpointId: endpointId, in: db)
             case .retry(let reason, _):
                 try db.execute(sql: "UPDATE crm_outbox SET attempts = attempts + 1, due_at_ms = ?, last_error = ? WHERE id = ?",
                                arguments: [retryAt, reason, delivery.id])
@@ -154,11 +163,13 @@ extension CRMStore {
                     UPDATE crm_endpoints SET failing_since_ms = COALESCE(failing_since_ms, ?), last_error = ?, last_error_at_ms = ?
                     WHERE id = ?
                     """, arguments: [now, reason, now, endpointId])
+                return false
             case .authFailed(let reason):
                 try db.execute(sql: "UPDATE crm_outbox SET last_error = ? WHERE id = ?", arguments: [reason, delivery.id])
                 try db.execute(sql: """
                     UPDATE crm_endpoints SET auth_failure = ?, last_error = ?, last_error_at_ms = ? WHERE id = ? AND sealed_secret = ?
                     """, arguments: [reason, reason, now, endpointId, endpoint.sealedSecret])
+                return false
             case .rejected(let status, let reason, let excerpt):
                 try db.execute(sql: """
                     UPDATE crm_outbox SET state = 'parked', attempts = attempts + 1, parked_status = ?, parked_reason = ?,
@@ -170,8 +181,16 @@ extension CRMStore {
                     UPDATE crm_endpoints SET failing_since_ms = NULL, last_error = ?, last_error_at_ms = ? WHERE id = ?
                     """, arguments: ["parked \(delivery.job.event.type.rawValue) \(delivery.job.event.eventId): \(reason) (HTTP \(status))",
                                      now, endpointId])
+                return try Self.callHasPendingDelivery(delivery, endpointId: endpointId, in: db)
             }
         }
+    }
+
+    private static func callHasPendingDelivery(_ delivery: ClaimedDelivery, endpointId: Int64, in db: Database) throws -> Bool {
+        guard let callId = delivery.callId else { return false }
+        return try Bool.fetchOne(db, sql: """
+            SELECT 1 FROM crm_outbox WHERE endpoint_id = ? AND system_key = ? AND call_id = ? AND state = 'pending' LIMIT 1
+            """, arguments: [endpointId, delivery.systemKey, callId]) ?? false
     }
 
     private static func save(_ checkpoint: DeliveryCheckpoint, sealedSession: Data, endpointId: Int64, delivery: ClaimedDelivery,

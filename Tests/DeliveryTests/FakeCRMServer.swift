@@ -22,6 +22,8 @@ struct FakeAnswer: Sendable {
     var status: Int
     var body: String
     var delaySeconds: Double = 0
+    /// Awaited before answering: holds the request open until the test lets it go.
+    var answerAfter: (@Sendable () async -> Void)?
 }
 
 /// A real HTTP server on a loopback port for a CRM test double: every request goes to `handle`.
@@ -49,6 +51,7 @@ final class FakeCRMServer: Sendable {
                                            body: Data(bytes.readableBytesView), at: Date())
             let answer = handle(received)
             if answer.delaySeconds > 0 { try await Task.sleep(for: .milliseconds(Int(answer.delaySeconds * 1000))) }
+            if let answerAfter = answer.answerAfter { await answerAfter() }
             return Response(status: .init(code: answer.status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
         let app = Application(responder: responder, configuration: .init(address: .hostname("127.0.0.1", port: port)),

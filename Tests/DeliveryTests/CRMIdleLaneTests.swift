@@ -1,0 +1,151 @@
+@testable import CRMDelivery
+import Foundation
+import GRDB
+import TamasEvents
+import XCTest
+
+/// Idle delivery lanes with the collector's store, ingest and delivery service in this process
+/// and a webhook receiver on loopback. Idle workers here would sleep an hour without a ring, so
+/// every delivery that happens was started by a ring, an edit or a due time, never by a poll.
+final class CRMIdleLaneTests: XCTestCase {
+    private let anHour = Duration.seconds(3600)
+
+    func testEachCallQueuedWhileTheLanesAreIdleGoesOutWithoutWaitingForAPoll() async throws {
+        let receiver = SecretCheckingReceiver(knownSecrets: ["s"], accepting: ["s"])
+        let collector = try await InProcessCollector("idle-ring", idlePollInterval: anHour)
+        try await collector.addWebhook("hook", url: receiver.url, secret: "s")
+        collector.startDelivery()
+        // One call at a time, each queued right after the previous one went out: the lane is
+        // then somewhere between settling, looking at the store and starting to wait.
+        for index in 0..<40 {
+            let call = Calls.missed("idle-\(index)", offset: index * 60)
+            try await collector.ingest(call)
+            let delivered = await becomesTrue(within: .seconds(30)) { call.allSatisfy { receiver.hasReceived($0.eventId) } }
+            XCTAssertTrue(delivered, "call \(index) waits for a poll an hour away: the ring that queued it was lost")
+            guard delivered else { break }
+        }
+        let stopped = await collector.stopDelivery()
+        XCTAssertTrue(stopped)
+    }
+
+    func testADeliveryDueLaterGoesOutAtItsDueTimeWithoutARing() async throws {
+        let receiver = SecretCheckingReceiver(knownSecrets: ["s"], accepting: ["s"])
+        let collector = try await InProcessCollector("idle-due", idlePollInterval: anHour)
+        try await collector.addWebhook("hook", url: receiver.url, secret: "s", parallelCalls: 1)
+        let call = Calls.missed("later")
+        try await collector.ingest(call)
+        let dueAt = Date().addingTimeInterval(1.5)
+        try await collector.store.database.write { db in
+            try db.execute(sql: "UPDATE crm_outbox SET due_at_ms = ?", arguments: [Int64(dueAt.timeIntervalSince1970 * 1000)])
+        }
+        collector.startDelivery()
+        let delivered = await becomesTrue(within: .seconds(30)) { call.allSatisfy { receiver.hasReceived($0.eventId) } }
+        XCTAssertTrue(delivered, "the lane slept past the due time of its next delivery")
+        let sentAt = receiver.requests.map(\.at).min() ?? .distantPast
+        XCTAssertGreaterThanOrEqual(sentAt.timeIntervalSince1970, dueAt.timeIntervalSince1970 - 0.01, "not before it is due")
+        let stopped = await collector.stopDelivery()
+        XCTAssertTrue(stopped)
+    }
+
+    func testANewSecretSignsTheNextDeliveryOfAnIdleLane() async throws {
+        let receiver = SecretCheckingReceiver(knownSecrets: ["first", "second"], accepting: ["first", "second"])
+        let collector = try await InProcessCollector("idle-edit", idlePollInterval: anHour)
+        try await collector.addWebhook("hook", url: receiver.url, secret: "first")
+        collector.startDelivery()
+        let before = Calls.missed("before")
+        try await collector.ingest(before)
+        let deliveredBefore = await becomesTrue(within: .seconds(30)) { before.allSatisfy { receiver.hasReceived($0.eventId) } }
+        XCTAssertTrue(deliveredBefore)
+        XCTAssertEqual(receiver.signers(of: "before-r"), ["first"])
+
+        try await collector.admin.setSecret(name: "hook", secret: "second")
+        let after = Calls.missed("after", offset: 60)
+        try await collector.ingest(after)
+        let deliveredAfter = await becomesTrue(within: .seconds(30)) { after.allSatisfy { receiver.hasReceived($0.eventId) } }
+        XCTAssertTrue(deliveredAfter)
+        XCTAssertEqual(receiver.signers(of: "after-r"), ["second"], "the lane delivered with the configuration it had before the edit")
+        XCTAssertEqual(receiver.signers(of: "after-e"), ["second"])
+        let stopped = await collector.stopDelivery()
+        XCTAssertTrue(stopped)
+    }
+
+    /// A busy lane never waits, so no ring reaches it: the edit must still reach its next delivery.
+    func testAnEditDuringADeliveryTakesEffectForTheNextOne() async throws {
+        let receiver = SecretCheckingReceiver(knownSecrets: ["first", "second"], accepting: ["first", "second"])
+        let collector = try await InProcessCollector("busy-edit", idlePollInterval: anHour)
+        try await collector.addWebhook("hook", url: receiver.url, secret: "first", parallelCalls: 1)
+        let gate = Gate()
+        receiver.hold("busy-r", until: gate)
+        collector.startDelivery()
+        let call = Calls.missed("busy")
+        try await collector.ingest(call)
+        let inFlight = await becomesTrue(within: .seconds(30)) { receiver.hasReceived("busy-r") }
+        XCTAssertTrue(inFlight)
+        try await collector.admin.setSecret(name: "hook", secret: "second")
+        gate.open()
+        let delivered = await becomesTrue(within: .seconds(30)) { receiver.hasReceived("busy-e") }
+        XCTAssertTrue(delivered)
+        XCTAssertEqual(receiver.signers(of: "busy-r"), ["first"])
+        XCTAssertEqual(receiver.signers(of: "busy-e"), ["second"], "the delivery after the edit used the configuration from before it")
+        let stopped = await collector.stopDelivery()
+        XCTAssertTrue(stopped)
+    }
+
+    func testALaneWaitingOutAnAuthFailureWakesWhenTheSecretIsReplaced() async throws {
+        let receiver = SecretCheckingReceiver(knownSecrets: ["stale", "fresh"], accepting: ["fresh"])
+        let collector = try await InProcessCollector("idle-auth", idlePollInterval: anHour)
+        try await collector.addWebhook("hook", url: receiver.url, secret: "stale", parallelCalls: 1)
+        collector.startDelivery()
+        let call = Calls.missed("auth")
+        try await collector.ingest(call)
+        let authFailed = try await becomesTrue(within: .seconds(30)) { try await collector.admin.view(named: "hook").state == "auth failed" }
+        XCTAssertTrue(authFailed)
+        XCTAssertEqual(receiver.signers(of: "auth-r"), ["stale"], "one refused attempt, then the lane waits for new credentials")
+
+        try await collector.admin.setSecret(name: "hook", secret: "fresh")
+        let delivered = await becomesTrue(within: .seconds(30)) { receiver.signers(of: "auth-e") == ["fresh"] }
+        XCTAssertTrue(delivered, "the new secret did not wake the lane")
+        XCTAssertEqual(receiver.signers(of: "auth-r"), ["stale", "fresh"])
+        let drained = try await becomesTrue(within: .seconds(30)) { try await collector.admin.view(named: "hook").backlog == 0 }
+        XCTAssertTrue(drained)
+        let state = try await collector.admin.view(named: "hook").state
+        XCTAssertEqual(state, "ok")
+        let stopped = await collector.stopDelivery()
+        XCTAssertTrue(stopped)
+    }
+
+    func testPauseHoldsAnIdleLaneAndResumeWakesIt() async throws {
+        let receiver = SecretCheckingReceiver(knownSecrets: ["s"], accepting: ["s"])
+        let collector = try await InProcessCollector("idle-pause", idlePollInterval: anHour)
+        try await collector.addWebhook("hook", url: receiver.url, secret: "s")
+        collector.startDelivery()
+        let first = Calls.missed("first")
+        try await collector.ingest(first)
+        let deliveredFirst = await becomesTrue(within: .seconds(30)) { first.allSatisfy { receiver.hasReceived($0.eventId) } }
+        XCTAssertTrue(deliveredFirst)
+
+        try await collector.admin.setPaused(name: "hook", true)
+        let held = Calls.missed("held", offset: 60)
+        try await collector.ingest(held)
+        try await Task.sleep(for: .milliseconds(500))
+        XCTAssertFalse(held.contains { receiver.hasReceived($0.eventId) }, "a paused endpoint got a delivery")
+        try await collector.admin.setPaused(name: "hook", false)
+        let deliveredHeld = await becomesTrue(within: .seconds(30)) { held.allSatisfy { receiver.hasReceived($0.eventId) } }
+        XCTAssertTrue(deliveredHeld, "resume did not wake the paused lanes")
+        let stopped = await collector.stopDelivery()
+        XCTAssertTrue(stopped)
+    }
+
+    func testStoppingTheServiceEndsIdleLanesPromptly() async throws {
+        let receiver = SecretCheckingReceiver(knownSecrets: ["s"], accepting: ["s"])
+        let collector = try await InProcessCollector("idle-stop", idlePollInterval: anHour)
+        try await collector.addWebhook("hook", url: receiver.url, secret: "s", parallelCalls: 4)
+        collector.startDelivery()
+        let call = Calls.missed("stop")
+        try await collector.ingest(call)
+        let delivered = await becomesTrue(within: .seconds(30)) { call.allSatisfy { receiver.hasReceived($0.eventId) } }
+        XCTAssertTrue(delivered)
+        let stopped = await collector.stopDelivery(within: .seconds(30))
+        XCTAssertTrue(stopped, "an idle lane slept on through its cancellation")
+    }
+}
