@@ -1,5 +1,8 @@
 /// A telephone system's numbering settings (SPEC.md: release code, country code, city code)
 /// and the normalization of EVENTS.md's table.
+///
+/// Decoding takes the default of `init` for every missing key, so a settings file names only
+/// what differs from it.
 public struct NumberPlan: Codable, Hashable, Sendable {
     /// Digit(s) dialed to seize an outside line (`9`, `0`); stripped from outgoing numbers.
     public var releaseCode: String
@@ -22,6 +25,40 @@ public struct NumberPlan: Codable, Hashable, Sendable {
         self.nationalPrefix = nationalPrefix
         self.internationalPrefix = internationalPrefix
         self.maxExtensionLength = maxExtensionLength
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case releaseCode, countryCode, cityCode, nationalPrefix, internationalPrefix, maxExtensionLength
+    }
+
+    /// The range the agent's `system:` section allows (AgentConfig): outside it a plan would
+    /// take no number, or nearly every number, for an extension.
+    private static let maxExtensionLengths = 1...9
+
+    /// Rejects what the agent's `system:` section rejects, so a plan is equally valid whichever
+    /// way it was configured. Errors carry the key's coding path (`numberPlan.countryCode`).
+    public init(from decoder: any Decoder) throws {
+        let defaults = NumberPlan()
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func digits(_ key: CodingKeys, _ fallback: String) throws -> String {
+            guard let value = try container.decodeIfPresent(String.self, forKey: key) else { return fallback }
+            guard value.allSatisfy(\.isASCII), value.allSatisfy(\.isNumber) else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "must be digits only, not '\(value)'")
+            }
+            return value
+        }
+        releaseCode = try digits(.releaseCode, defaults.releaseCode)
+        countryCode = try digits(.countryCode, defaults.countryCode)
+        cityCode = try digits(.cityCode, defaults.cityCode)
+        nationalPrefix = try digits(.nationalPrefix, defaults.nationalPrefix)
+        internationalPrefix = try digits(.internationalPrefix, defaults.internationalPrefix)
+        maxExtensionLength = try container.decodeIfPresent(Int.self, forKey: .maxExtensionLength) ?? defaults.maxExtensionLength
+        let range = Self.maxExtensionLengths
+        guard range.contains(maxExtensionLength) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .maxExtensionLength, in: container,
+                debugDescription: "must be between \(range.lowerBound) and \(range.upperBound), not \(maxExtensionLength)")
+        }
     }
 
     /// Words caller-ID devices and PBXs print instead of a number; all mean "no number".

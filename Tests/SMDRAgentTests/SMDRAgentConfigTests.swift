@@ -3,6 +3,7 @@ import Foundation
 import SMDRAgent
 import SMDRProtocol
 import SerialPort
+import TamasEvents
 import TestSupport
 import XCTest
 
@@ -105,6 +106,50 @@ final class SMDRAgentConfigTests: XCTestCase {
             XCTAssertThrowsError(try read(text), expected) { error in
                 XCTAssertTrue("\(error)".contains(expected), "expected '\(expected)' in: \(error)")
             }
+        }
+    }
+
+    /// `numbering` replaces the base file's releaseCode, countryCode and cityCode lines (line 7 on).
+    func read(numbering: String) throws -> SMDRAgentSettings {
+        let text = base.replacingOccurrences(of: "  releaseCode: \"9\"\n  countryCode: \"98\"\n  cityCode: \"21\"\n", with: numbering)
+            + "smdr:\n  serial:\n    port: /dev/ttyS0\n"
+        return try SMDRAgentSettings.read(AgentConfig.load(path: writeAgentConfig(text)))
+    }
+
+    /// The agent's number plan is the `system:` section's keys; those left out take NumberPlan's defaults.
+    func testASystemSectionWithSomeNumberingKeysTakesTheDefaultsForTheRest() throws {
+        XCTAssertEqual(try read(numbering: "  countryCode: \"98\"\n  cityCode: \"21\"\n").decoder.numberPlan,
+                       NumberPlan(countryCode: "98", cityCode: "21"))
+        XCTAssertEqual(try read(numbering: "  maxExtensionLength: 4\n").decoder.numberPlan, NumberPlan(maxExtensionLength: 4))
+        XCTAssertEqual(try read(numbering: "").decoder.numberPlan, NumberPlan())
+    }
+
+    func testNumberingMistakesNameTheSystemKeyAndLine() throws {
+        let cases: [(String, String)] = [
+            ("  countryCode: \"+98\"\n", ":7: system.countryCode: must be digits only, not '+98'"),
+            ("  cityCode: [21]\n", ":7: system.cityCode: must be a single value"),
+            ("  maxExtensionLength: -1\n", ":7: system.maxExtensionLength: must be between 1 and 9, not -1"),
+            ("  numberPlan: {countryCode: \"98\"}\n", ":7: system.numberPlan: unknown setting"),
+        ]
+        for (numbering, expected) in cases {
+            XCTAssertThrowsError(try read(numbering: numbering), expected) { error in
+                XCTAssertTrue("\(error)".contains(expected), "expected '\(expected)' in: \(error)")
+            }
+        }
+    }
+
+    /// The decoder's own settings in JSON (docs/smdr.md "Settings"), as a program embedding
+    /// SMDRProtocol reads them: a partial `numberPlan` object is completed with the defaults.
+    func testJSONSettingsWithAPartialNumberPlanTakeTheDefaultsForTheRest() throws {
+        let partial = #"{"systemKey": "hq", "numberPlan": {"countryCode": "98", "cityCode": "21"}}"#
+        let settings = try JSONDecoder().decode(SMDRSettings.self, from: Data(partial.utf8))
+        XCTAssertEqual(settings.numberPlan, NumberPlan(countryCode: "98", cityCode: "21"))
+
+        let invalid = #"{"numberPlan": {"countryCode": "+98"}}"#
+        XCTAssertThrowsError(try JSONDecoder().decode(SMDRSettings.self, from: Data(invalid.utf8))) { error in
+            guard case .dataCorrupted(let context)? = error as? DecodingError else { return XCTFail("\(error)") }
+            XCTAssertEqual(context.codingPath.map(\.stringValue), ["numberPlan", "countryCode"])
+            XCTAssertEqual(context.debugDescription, "must be digits only, not '+98'")
         }
     }
 

@@ -20,7 +20,8 @@ final class SMDRDocExampleTests: XCTestCase {
         XCTAssertEqual(settings.dateFormat, .dayMonthYear)
         XCTAssertEqual(settings.timeZone, "Asia/Tehran")
         XCTAssertEqual(settings.numberPlan, NumberPlan(releaseCode: "9", countryCode: "98", cityCode: "21", nationalPrefix: "0",
-                                                       internationalPrefix: "00", maxExtensionLength: 5))
+                                                       internationalPrefix: "00", maxExtensionLength: 5),
+                       "the example names releaseCode and cityCode; the other keys take their defaults")
         XCTAssertEqual(settings.ignoredExtensions, ["601"])
         XCTAssertFalse(settings.ignoreZeroDuration)
         XCTAssertEqual([settings.groupWindowSeconds, settings.groupToleranceSeconds, settings.linkRetentionSeconds], [600, 30, 14400])

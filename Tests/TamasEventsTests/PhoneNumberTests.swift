@@ -1,5 +1,6 @@
-import XCTest
+import Foundation
 import TamasEvents
+import XCTest
 
 final class PhoneNumberTests: XCTestCase {
     let tehran = NumberPlan(releaseCode: "9", countryCode: "98", cityCode: "21")
@@ -57,5 +58,56 @@ final class PhoneNumberTests: XCTestCase {
         XCTAssertEqual(tehran.national("+989121234567"), "09121234567")
         XCTAssertEqual(tehran.national("+442071234567"), "00442071234567")
         XCTAssertEqual(tehran.national("205"), "205")
+    }
+
+    func decodePlan(_ json: String) throws -> NumberPlan {
+        try JSONDecoder().decode(NumberPlan.self, from: Data(json.utf8))
+    }
+
+    func testMissingKeysTakeTheDefaultsOfInit() throws {
+        XCTAssertEqual(try decodePlan(#"{"countryCode": "98", "cityCode": "21"}"#), NumberPlan(countryCode: "98", cityCode: "21"))
+        XCTAssertEqual(try decodePlan(#"{"releaseCode": "0", "maxExtensionLength": 4}"#), NumberPlan(releaseCode: "0", maxExtensionLength: 4))
+        XCTAssertEqual(try decodePlan("{}"), NumberPlan())
+        XCTAssertEqual(try decodePlan(#"{"cityCode": null}"#), NumberPlan(), "null is a missing key")
+    }
+
+    func testAFullPlanEncodesAllSixKeysAndRoundTripsUnchanged() throws {
+        let full = NumberPlan(releaseCode: "9", countryCode: "98", cityCode: "21", nationalPrefix: "0",
+                              internationalPrefix: "00", maxExtensionLength: 4)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let json = String(decoding: try encoder.encode(full), as: UTF8.self)
+        XCTAssertEqual(json, #"{"cityCode":"21","countryCode":"98","internationalPrefix":"00","maxExtensionLength":4,"nationalPrefix":"0","releaseCode":"9"}"#)
+        XCTAssertEqual(try decodePlan(json), full)
+    }
+
+    /// Where a decoding error points, written as a user would look for it in the file.
+    func keyPath(of error: any Error) -> String? {
+        switch error as? DecodingError {
+        case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?, .dataCorrupted(let context)?:
+            context.codingPath.map(\.stringValue).joined(separator: ".")
+        default: nil
+        }
+    }
+
+    func testAWrongTypeOrAnInvalidValueNamesTheKey() throws {
+        struct Settings: Decodable { var numberPlan: NumberPlan }
+        let cases: [(json: String, key: String, message: String?)] = [
+            (#"{"numberPlan": {"countryCode": 98}}"#, "numberPlan.countryCode", nil),
+            (#"{"numberPlan": {"cityCode": "21", "maxExtensionLength": "5"}}"#, "numberPlan.maxExtensionLength", nil),
+            (#"{"numberPlan": {"countryCode": "+98"}}"#, "numberPlan.countryCode", "must be digits only, not '+98'"),
+            (#"{"numberPlan": {"cityCode": "٢١"}}"#, "numberPlan.cityCode", "must be digits only, not '٢١'"),
+            (#"{"numberPlan": {"releaseCode": "9 "}}"#, "numberPlan.releaseCode", "must be digits only, not '9 '"),
+            (#"{"numberPlan": {"maxExtensionLength": -1}}"#, "numberPlan.maxExtensionLength", "must be between 1 and 9, not -1"),
+            (#"{"numberPlan": {"maxExtensionLength": 0}}"#, "numberPlan.maxExtensionLength", "must be between 1 and 9, not 0"),
+        ]
+        for (json, key, message) in cases {
+            XCTAssertThrowsError(try JSONDecoder().decode(Settings.self, from: Data(json.utf8)), json) { error in
+                XCTAssertEqual(keyPath(of: error), key, "\(json): \(error)")
+                if let message {
+                    XCTAssertTrue("\(error)".contains(message), "\(json): expected '\(message)' in \(error)")
+                }
+            }
+        }
     }
 }
