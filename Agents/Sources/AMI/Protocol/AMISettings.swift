@@ -102,15 +102,12 @@ public struct AMIChannelRules: Codable, Hashable, Sendable {
     public init(from decoder: any Decoder) throws {
         let defaults = AMIChannelRules()
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
-            try container.decodeIfPresent(T.self, forKey: key) ?? fallback
-        }
-        trunkPeers = try value(.trunkPeers, defaults.trunkPeers)
-        extensionPeers = try value(.extensionPeers, defaults.extensionPeers)
-        extensionDigitsMin = try value(.extensionDigitsMin, defaults.extensionDigitsMin)
-        extensionDigitsMax = try value(.extensionDigitsMax, defaults.extensionDigitsMax)
-        trunkContexts = try value(.trunkContexts, defaults.trunkContexts)
-        extensionContexts = try value(.extensionContexts, defaults.extensionContexts)
+        trunkPeers = try container.decode(.trunkPeers, default: defaults.trunkPeers)
+        extensionPeers = try container.decode(.extensionPeers, default: defaults.extensionPeers)
+        extensionDigitsMin = try container.decode(.extensionDigitsMin, default: defaults.extensionDigitsMin)
+        extensionDigitsMax = try container.decode(.extensionDigitsMax, default: defaults.extensionDigitsMax)
+        trunkContexts = try container.decode(.trunkContexts, default: defaults.trunkContexts)
+        extensionContexts = try container.decode(.extensionContexts, default: defaults.extensionContexts)
     }
 }
 
@@ -200,30 +197,27 @@ public struct AMISettings: Codable, Hashable, Sendable {
     public init(from decoder: Decoder) throws {
         let defaults = AMISettings()
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
-            try container.decodeIfPresent(T.self, forKey: key) ?? fallback
-        }
-        systemKey = try value(.systemKey, defaults.systemKey)
-        host = try value(.host, defaults.host)
-        port = try value(.port, defaults.port)
-        username = try value(.username, defaults.username)
-        secret = try value(.secret, defaults.secret)
-        authentication = try value(.authentication, defaults.authentication)
-        version = try value(.version, defaults.version)
-        eventMask = try value(.eventMask, defaults.eventMask)
-        originateContext = try value(.originateContext, defaults.originateContext)
-        originateTimeoutSeconds = try value(.originateTimeoutSeconds, defaults.originateTimeoutSeconds)
-        channelTechnology = try value(.channelTechnology, defaults.channelTechnology)
-        numberPlan = try value(.numberPlan, defaults.numberPlan)
-        channelRules = try value(.channelRules, defaults.channelRules)
-        recordingEnabled = try value(.recordingEnabled, defaults.recordingEnabled)
-        recordingPath = try value(.recordingPath, defaults.recordingPath)
-        searchRecordingsByUniqueid = try value(.searchRecordingsByUniqueid, defaults.searchRecordingsByUniqueid)
-        pingIntervalSeconds = try value(.pingIntervalSeconds, defaults.pingIntervalSeconds)
-        pingTimeoutSeconds = try value(.pingTimeoutSeconds, defaults.pingTimeoutSeconds)
-        ignoredEvents = try value(.ignoredEvents, defaults.ignoredEvents)
-        staleCallHours = try value(.staleCallHours, defaults.staleCallHours)
-        maxTrackedChannels = try value(.maxTrackedChannels, defaults.maxTrackedChannels)
+        systemKey = try container.decode(.systemKey, default: defaults.systemKey)
+        host = try container.decode(.host, default: defaults.host)
+        port = try container.decode(.port, default: defaults.port)
+        username = try container.decode(.username, default: defaults.username)
+        secret = try container.decode(.secret, default: defaults.secret)
+        authentication = try container.decode(.authentication, default: defaults.authentication)
+        version = try container.decode(.version, default: defaults.version)
+        eventMask = try container.decode(.eventMask, default: defaults.eventMask)
+        originateContext = try container.decode(.originateContext, default: defaults.originateContext)
+        originateTimeoutSeconds = try container.decode(.originateTimeoutSeconds, default: defaults.originateTimeoutSeconds)
+        channelTechnology = try container.decode(.channelTechnology, default: defaults.channelTechnology)
+        numberPlan = try container.decode(.numberPlan, default: defaults.numberPlan)
+        channelRules = try container.decode(.channelRules, default: defaults.channelRules)
+        recordingEnabled = try container.decode(.recordingEnabled, default: defaults.recordingEnabled)
+        recordingPath = try container.decode(.recordingPath, default: defaults.recordingPath)
+        searchRecordingsByUniqueid = try container.decode(.searchRecordingsByUniqueid, default: defaults.searchRecordingsByUniqueid)
+        pingIntervalSeconds = try container.decode(.pingIntervalSeconds, default: defaults.pingIntervalSeconds)
+        pingTimeoutSeconds = try container.decode(.pingTimeoutSeconds, default: defaults.pingTimeoutSeconds)
+        ignoredEvents = try container.decode(.ignoredEvents, default: defaults.ignoredEvents)
+        staleCallHours = try container.decode(.staleCallHours, default: defaults.staleCallHours)
+        maxTrackedChannels = try container.decode(.maxTrackedChannels, default: defaults.maxTrackedChannels)
     }
 
     /// The events the framer may drop: the configured list, minus VarSet while recordings are
