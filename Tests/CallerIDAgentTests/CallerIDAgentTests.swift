@@ -66,6 +66,65 @@ final class CallerIDAgentTests: XCTestCase {
         }
     }
 
+    /// Calls in progress when the agent is killed stay one call each after the restart. Line 1
+    /// was talking, and its hang-up comes after the restart; line 2 was ringing, and the restart
+    /// takes longer than the ring timeout, so it ends as missed as soon as the agent is back.
+    func testCallsInProgressWhenTheAgentIsKilledStayOneCallEachAfterTheRestart() throws {
+        let ringTimeout = 8
+        let folder = try temporaryFolder("cid-resume")
+        let collector = try CollectorUnderTest(name: "cid-resume")
+        let link = try PortLink()
+        let terminal = try PseudoTerminal()
+        try link.point(at: terminal.slavePath)
+        let config = try collector.enrollAgent("resume", systems: ["office1"], folder: folder, extra: """
+            cid:
+              protocol: segal
+              ringTimeoutSeconds: \(ringTimeout)
+              serial:
+                port: \(link.path)
+
+            """)
+        var agent = try ChildProcess("tamas-agent", ["cid", "run", "--config", config.path], name: "cid agent")
+        agent.waitForLog("portOpened", timeout: 30)
+        try terminal.send(Array("L1C09191714505@L1R01@L1HF@L2C09121234567@".utf8))
+        let line2RangAt = Date()
+        XCTAssertTrue(try eventually(timeout: 20) {
+            let events = try collector.events()
+            return events.contains { $0["type"] as? String == "call.answered" && $0["line"] as? String == "1" }
+                && events.contains { $0["type"] as? String == "call.ringing" && $0["line"] as? String == "2" }
+        }, "the agent read both calls before the kill\n\(agent.log.suffix(2000))")
+        agent.kill9()
+        let pastRingTimeout = Double(ringTimeout + 1) - Date().timeIntervalSince(line2RangAt)
+        if pastRingTimeout > 0 { usleep(useconds_t(pastRingTimeout * 1_000_000)) }
+
+        agent = try ChildProcess("tamas-agent", ["cid", "run", "--config", config.path], name: "cid agent restarted")
+        func resumed() throws -> [String: Any]? {
+            try collector.events().first { $0["type"] as? String == "agent.status" && $0["state"] as? String == "resumed" }
+        }
+        XCTAssertTrue(try eventually(timeout: 30) { try resumed() != nil }, agent.log.suffix(2000).description)
+        XCTAssertEqual(try resumed()?["detail"] as? String, "read again 4 records of calls still open before the restart",
+                       "both calls were still open when the agent was killed")
+        agent.waitForLog("portOpened", timeout: 30)
+        try terminal.send(Array("L1HND: T0100@".utf8))
+
+        func ended() throws -> [String: Int] {
+            try collector.calls().filter { $0["phase"] as? String == "ended" }.reduce(into: [:]) { counts, call in
+                counts["\(call["direction"] as? String ?? "?")/\(call["disposition"] as? String ?? "?")", default: 0] += 1
+            }
+        }
+        let expected = ["inbound/answered": 1, "inbound/missed": 1]
+        XCTAssertTrue(try eventually(timeout: 30) { try ended() == expected },
+                      "\((try? collector.calls()) ?? [])\n\(agent.log.suffix(2000))")
+        let calls = try collector.calls()
+        XCTAssertEqual(calls.count, 2, "no call was split by the restart: \(calls)")
+        let answered = calls.first { $0["from"] as? String == "+989191714505" }
+        XCTAssertEqual(answered?["disposition"] as? String, "answered")
+        XCTAssertEqual(answered?["durationSec"] as? Int, 60, "the box's T field after the restart gives the talk time")
+        let missed = calls.first { $0["from"] as? String == "+989121234567" }
+        XCTAssertEqual(missed?["disposition"] as? String, "missed")
+        agent.kill9()
+    }
+
     /// A modem gets `AT+VCID=1` when the port opens, again after an `OK` it did not ask for
     /// (the modem reset), and again when the port comes back after an unplug.
     func testModemInitStringIsSentAtOpenAfterAResetAndAfterAReplug() throws {

@@ -13,8 +13,34 @@ public struct CallerIDSource: AgentSource {
         self.settings = settings
     }
 
+    /// Calls in progress (a line that rang and has not hung up yet) live only in the decoder.
+    /// Their records are committed with the events and handled again after a crash or restart,
+    /// so the record that ends such a call still lands on the same call; the events they give
+    /// again carry the same ids and are deduplicated.
     public func run(into sink: EventSink) async throws {
         var decoder = CallerIDDecoder(settings: settings.decoder)
+        var savedOpenCalls = try await sink.savedSourceState() ?? ""
+        func emit(_ events: [CallEvent]) async throws {
+            let openCalls = decoder.openCalls().encoded
+            guard openCalls != savedOpenCalls else { return try await sink.emit(events) }
+            try await sink.emit(events, sourceState: openCalls)
+            savedOpenCalls = openCalls
+        }
+        if !savedOpenCalls.isEmpty {
+            let now = Timestamp.now()
+            if let saved = CallerIDOpenCalls(encoded: savedOpenCalls, protocol: settings.decoder.protocol) {
+                try await emit(decoder.resume(saved, now: now))
+                if !saved.records.isEmpty {
+                    try await sink.report(
+                        state: "resumed", detail: "read again \(saved.records.count) records of calls still open before the restart", at: now)
+                }
+            } else {
+                try await sink.report(
+                    state: "resumeSkipped",
+                    detail: "the calls open before the restart were saved for another protocol or in a form this agent cannot read; they are not resumed",
+                    at: now)
+            }
+        }
         let link = try SerialLink(settings: settings.serial)
         try await withLinkInputs(link) { inputs in
             for await input in inputs {
@@ -23,11 +49,11 @@ public struct CallerIDSource: AgentSource {
                 switch input {
                 case .status(let state, let detail): try await sink.report(state: state, detail: detail, at: now)
                 case .connected: toDevice = decoder.portOpened(now: now)
-                case .disconnected: try await sink.emit(decoder.finish(now: now))
+                case .disconnected: try await emit(decoder.finish(now: now))
                 case .bytes(let bytes):
                     sink.noteInput()
-                    try await sink.emit(decoder.receive(bytes, now: now))
-                case .tick: try await sink.emit(decoder.tick(now: now))
+                    try await emit(decoder.receive(bytes, now: now))
+                case .tick: try await emit(decoder.tick(now: now))
                 }
                 toDevice += decoder.takeBytesToWrite()
                 guard !toDevice.isEmpty else { continue }

@@ -6,6 +6,10 @@ import TamasEvents
 /// adapter calls `portOpened(now:)` when the port opens and writes what it returns, calls
 /// `finish(now:)` when the port closes, and after every `receive`/`tick` writes whatever
 /// `takeBytesToWrite()` returns.
+///
+/// Calls in progress live only here. `openCalls()` says what rebuilds them and `resume(_:now:)`
+/// rebuilds them in a fresh decoder, so an agent that saves the one with its events and feeds it
+/// to the other after a restart does not split a call that was ringing or talking at the time.
 public struct CallerIDDecoder: SourceStateMachine, Sendable {
     public let settings: CallerIDSettings
     private let parser: CallerIDRecordParser
@@ -14,6 +18,18 @@ public struct CallerIDDecoder: SourceStateMachine, Sendable {
     private var tracker: LineCallTracker
     private var modemInit: ModemInitController
     private var ordinal = 0
+    /// The records of each line's open call, by line, kept for `openCalls()`.
+    private var openCallRecords: [String: CallRecords] = [:]
+
+    private struct CallRecords: Sendable {
+        var callId: String
+        var records: [CallerIDOpenCalls.Record]
+    }
+
+    /// A line that never stops ringing, or a stuck off-hook line, would otherwise grow its call's
+    /// records (and the state an agent saves after each record) without bound. A real call has a
+    /// few dozen; past this the oldest but the first (which fixes the callId) are dropped.
+    static let maxRecordsKeptPerCall = 256
 
     public init(settings: CallerIDSettings) {
         self.settings = settings
@@ -41,11 +57,40 @@ public struct CallerIDDecoder: SourceStateMachine, Sendable {
         for record in framer.push(bytes) {
             events += handle(record, now: now)
         }
+        dropRecordsOfEndedCalls()
         return events
     }
 
     public mutating func tick(now: Timestamp) -> [CallEvent] {
-        tracker.expire(now: now)
+        defer { dropRecordsOfEndedCalls() }
+        return tracker.expire(now: now)
+    }
+
+    /// The records of the calls still in progress, in arrival order, and the stream's position.
+    /// A record cut in half by the end of a read is not in it: it is not a record yet.
+    public func openCalls() -> CallerIDOpenCalls {
+        var seen = Set<Int>()
+        let records = openCallRecords.values.flatMap(\.records)
+            .sorted { $0.ordinalBefore < $1.ordinalBefore }
+            .filter { seen.insert($0.ordinalBefore).inserted }
+        return CallerIDOpenCalls(protocol: settings.protocol, recordsCounted: ordinal, records: records)
+    }
+
+    /// Rebuilds, in a fresh decoder, the calls another decoder reported with `openCalls()`: their
+    /// records are handled again at their own arrival times and positions, so the calls keep
+    /// their callIds and the events this gives again keep their eventIds (duplicates the collector
+    /// ignores). A call whose ringing stopped while nobody was reading ends here as missed, with
+    /// the same ids and times as a decoder that never stopped would have given it.
+    public mutating func resume(_ saved: CallerIDOpenCalls, now: Timestamp) -> [CallEvent] {
+        var events: [CallEvent] = []
+        for record in saved.records {
+            ordinal = record.ordinalBefore
+            events += handle(RecordFramer.Record(text: record.text, truncated: false), now: record.arrivedAt)
+        }
+        ordinal = max(ordinal, saved.recordsCounted)
+        events += tracker.expire(now: now)
+        dropRecordsOfEndedCalls()
+        return events
     }
 
     public mutating func finish(now: Timestamp) -> [CallEvent] {
@@ -59,7 +104,9 @@ public struct CallerIDDecoder: SourceStateMachine, Sendable {
                     raw: rest.text, reason: "input ended inside a record (no closing '@')", at: now, ordinal: ordinal))
             }
         }
-        return events + tracker.expire(now: now)
+        events += tracker.expire(now: now)
+        dropRecordsOfEndedCalls()
+        return events
     }
 
     private mutating func handle(_ framed: RecordFramer.Record, now: Timestamp) -> [CallEvent] {
@@ -71,12 +118,33 @@ public struct CallerIDDecoder: SourceStateMachine, Sendable {
                 at: now, ordinal: ordinal))
             return events
         }
-        for record in parser.parse(framed.text) {
+        let ordinalBefore = ordinal
+        let records = parser.parse(framed.text)
+        for record in records {
             ordinal += 1
             events += tracker.handle(record, raw: framed.text, now: now, ordinal: ordinal)
             events += modemFollowUp(record, now: now)
         }
+        keepForResume(CallerIDOpenCalls.Record(ordinalBefore: ordinalBefore, arrivedAt: now, text: framed.text),
+                      lines: records.compactMap(\.line))
         return events
+    }
+
+    /// Keeps `record` with the call open on its line after it, if any: every record that reached
+    /// an open call is kept, even one that changed nothing, since handling it again is harmless
+    /// while leaving out one that did change the call (a later ring time) is not.
+    private mutating func keepForResume(_ record: CallerIDOpenCalls.Record, lines: [String]) {
+        for line in Set(lines) {
+            guard let callId = tracker.calls[line]?.callId else { continue }
+            var kept = openCallRecords[line].flatMap { $0.callId == callId ? $0 : nil } ?? CallRecords(callId: callId, records: [])
+            kept.records.append(record)
+            if kept.records.count > Self.maxRecordsKeptPerCall { kept.records.remove(at: 1) }
+            openCallRecords[line] = kept
+        }
+    }
+
+    private mutating func dropRecordsOfEndedCalls() {
+        openCallRecords = openCallRecords.filter { line, kept in tracker.calls[line]?.callId == kept.callId }
     }
 
     private mutating func modemFollowUp(_ record: CallerIDRecord, now: Timestamp) -> [CallEvent] {
