@@ -73,13 +73,13 @@ public struct NumberPlan: Codable, Hashable, Sendable {
     /// unchanged: rewriting what we do not understand would hide it from the CRM user.
     public func normalize(_ raw: String, direction: Direction) -> String? {
         var text = raw
-        let scanned = text.withUTF8 { Self.scanASCII($0) } ?? Self.scanCharacters(raw)
+        if let handled = text.withUTF8({ normalizeASCII($0, direction: direction) }) { return handled }
+        let scanned = Self.scanCharacters(raw)
         guard case .digits(var digits, let plus) = scanned else {
             if case .unchanged(let trimmed) = scanned { return trimmed }
             return nil
         }
         if plus { return "+" + digits }
-        if let applied = applyASCII(to: digits, direction: direction) { return applied }
         if direction == .internal || digits.count <= maxExtensionLength { return digits }
 
         if direction == .outbound, !releaseCode.isEmpty, digits.hasPrefix(releaseCode),
@@ -97,17 +97,50 @@ public struct NumberPlan: Codable, Hashable, Sendable {
         return "+" + countryCode + cityCode + digits
     }
 
-    /// The prefix rules below on bytes, for ASCII digits and an ASCII plan (every real one):
-    /// Character counting, `hasPrefix` and concatenation were most of a line's normalization.
-    /// In ASCII a Character is a byte, so the result is the same; nil hands anything else to
-    /// the String version.
-    private func applyASCII(to digits: String, direction: Direction) -> String? {
-        var text = digits
-        return text.withUTF8 { all -> String? in
-            guard Self.isASCII(all), Self.isASCII(releaseCode), Self.isASCII(internationalPrefix),
-                  Self.isASCII(nationalPrefix), Self.isASCII(countryCode), Self.isASCII(cityCode) else { return nil }
-            if direction == .internal || all.count <= maxExtensionLength { return digits }
-            var number = all[...]
+    /// `normalize` in one pass over the bytes of an ASCII number with an ASCII plan (nearly
+    /// every number a PBX prints), making one String: the Character path below counts,
+    /// compares and concatenates Characters, which was most of a line's normalization. In
+    /// ASCII a Character is a byte (CR LF aside, which neither path accepts inside a number),
+    /// so the result is the same. nil (not handled) sends anything else to the Character path;
+    /// `.some(nil)` is "no number".
+    private func normalizeASCII(_ bytes: UnsafeBufferPointer<UInt8>, direction: Direction) -> String?? {
+        var seen: UInt8 = 0
+        for byte in bytes { seen |= byte }
+        guard seen < 0x80 else { return nil }
+        var lower = 0
+        var upper = bytes.count
+        while lower < upper, Self.isTrimmable(bytes[lower]) { lower += 1 }
+        while upper > lower, Self.isTrimmable(bytes[upper - 1]) { upper -= 1 }
+        let trimmed = UnsafeBufferPointer(rebasing: bytes[lower..<upper])
+        var plus = false
+        var digitCount = 0
+        for (index, byte) in trimmed.enumerated() {
+            switch byte {
+            case 0x30...0x39: digitCount += 1
+            case 0x2B where index == 0: plus = true
+            case 0x20, 0x2D, 0x28, 0x29, 0x2E, 0x2F, 0x09: continue
+            default:
+                // Every withheld word but "" has a letter, and a letter is never a separator,
+                // so this is the general path's letter test and its not-plain-digits case.
+                let text = String(decoding: trimmed, as: UTF8.self)
+                return .some(Self.withheld.contains(text.lowercased()) ? nil : text)
+            }
+        }
+        if digitCount == 0 { return .some(nil) }
+        if !plus, direction != .internal, digitCount > maxExtensionLength {
+            guard Self.isASCII(releaseCode), Self.isASCII(internationalPrefix), Self.isASCII(nationalPrefix),
+                  Self.isASCII(countryCode), Self.isASCII(cityCode) else { return nil }
+        }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: digitCount) { buffer -> String? in
+            var count = 0
+            for byte in trimmed where byte &- 0x30 < 10 {
+                buffer[count] = byte
+                count += 1
+            }
+            let digits = UnsafeBufferPointer(buffer)
+            if plus { return Self.number(plus: true, digits[...]) }
+            if direction == .internal || digits.count <= maxExtensionLength { return Self.number(plus: false, digits[...]) }
+            var number = digits[...]
             let release = releaseCode.utf8
             if direction == .outbound, !release.isEmpty, number.starts(with: release),
                number.count - release.count > maxExtensionLength {
@@ -115,30 +148,33 @@ public struct NumberPlan: Codable, Hashable, Sendable {
             }
             let international = internationalPrefix.utf8
             if !international.isEmpty, number.starts(with: international) {
-                return Self.plusNumber(countryCode: "", number.dropFirst(international.count))
+                return Self.number(plus: true, number.dropFirst(international.count))
             }
             let national = nationalPrefix.utf8
             if !national.isEmpty, number.starts(with: national) {
-                return Self.plusNumber(countryCode: countryCode, number.dropFirst(national.count))
+                return Self.number(plus: true, country: countryCode, number.dropFirst(national.count))
             }
-            if number.count <= maxExtensionLength || cityCode.isEmpty {
-                return number.count == all.count ? digits : String(decoding: number, as: UTF8.self)
-            }
-            return Self.plusNumber(countryCode: countryCode + cityCode, number)
+            if number.count <= maxExtensionLength || cityCode.isEmpty { return Self.number(plus: false, number) }
+            return Self.number(plus: true, country: countryCode, city: cityCode, number)
         }
     }
 
-    private static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool { !bytes.contains { $0 >= 0x80 } }
-
-    private static func isASCII(_ text: String) -> Bool { !text.utf8.contains { $0 >= 0x80 } }
-
-    /// `+`, the country (and city) code, then the digits.
-    private static func plusNumber(countryCode: String, _ digits: Slice<UnsafeBufferPointer<UInt8>>) -> String {
-        let code = countryCode.utf8
-        return String(unsafeUninitializedCapacity: 1 + code.count + digits.count) { buffer in
-            buffer[0] = UInt8(ascii: "+")
-            var count = 1
-            for byte in code {
+    /// `+` when `plus`, the country and city codes, then the digits, as one String.
+    private static func number(plus: Bool, country: String = "", city: String = "",
+                               _ digits: Slice<UnsafeBufferPointer<UInt8>>) -> String {
+        let first = country.utf8
+        let second = city.utf8
+        return String(unsafeUninitializedCapacity: (plus ? 1 : 0) + first.count + second.count + digits.count) { buffer in
+            var count = 0
+            if plus {
+                buffer[0] = UInt8(ascii: "+")
+                count = 1
+            }
+            for byte in first {
+                buffer[count] = byte
+                count += 1
+            }
+            for byte in second {
                 buffer[count] = byte
                 count += 1
             }
@@ -149,6 +185,8 @@ public struct NumberPlan: Codable, Hashable, Sendable {
             return count
         }
     }
+
+    private static func isASCII(_ text: String) -> Bool { !text.utf8.contains { $0 >= 0x80 } }
 
     /// What a number is before the plan's prefixes are applied.
     private enum Scan {
@@ -175,44 +213,6 @@ public struct NumberPlan: Codable, Hashable, Sendable {
             }
         }
         return digits.isEmpty ? .none : .digits(digits, plus: plus)
-    }
-
-    /// The same scan on bytes for ASCII input, which is nearly every number a PBX prints;
-    /// nil sends anything else through `scanCharacters`. In ASCII every Character is one byte
-    /// (CR LF aside, which is rejected either way) and only letters can spell a withheld word.
-    private static func scanASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Scan? {
-        var lower = 0
-        var upper = bytes.count
-        for byte in bytes where byte >= 0x80 { return nil }
-        while lower < upper, isTrimmable(bytes[lower]) { lower += 1 }
-        while upper > lower, isTrimmable(bytes[upper - 1]) { upper -= 1 }
-        let trimmed = UnsafeBufferPointer(rebasing: bytes[lower..<upper])
-        if trimmed.contains(where: { ($0 | 0x20) &- 0x61 < 26 }) {
-            let text = String(decoding: trimmed, as: UTF8.self)
-            return withheld.contains(text.lowercased()) ? Scan.none : .unchanged(text)
-        }
-        var plus = false
-        var separators = 0
-        for (index, byte) in trimmed.enumerated() {
-            switch byte {
-            case 0x30...0x39: continue
-            case 0x2B where index == 0: plus = true
-            case 0x20, 0x2D, 0x28, 0x29, 0x2E, 0x2F, 0x09: separators += 1
-            default: return .unchanged(String(decoding: trimmed, as: UTF8.self))
-            }
-        }
-        let digitCount = trimmed.count - separators - (plus ? 1 : 0)
-        if digitCount == 0 { return Scan.none }
-        if digitCount == trimmed.count { return .digits(String(decoding: trimmed, as: UTF8.self), plus: false) }
-        let digits = String(unsafeUninitializedCapacity: digitCount) { buffer in
-            var count = 0
-            for byte in trimmed where byte &- 0x30 < 10 {
-                buffer[count] = byte
-                count += 1
-            }
-            return count
-        }
-        return .digits(digits, plus: plus)
     }
 
     /// `Character.isWhitespace` or NUL, for ASCII.

@@ -80,8 +80,8 @@ struct SMDRCallKey: Equatable {
 /// freed each of them cold in cache.
 struct SMDRCall {
     /// The first line's key; written out as text only by the event encoder.
-    let callId: StableID.Digest
-    let key: SMDRCallKey
+    private(set) var callId: StableID.Digest
+    private(set) var key: SMDRCallKey
     /// Most calls have one line: it is kept apart so that they need no array.
     private(set) var firstLine = ""
     private(set) var laterLines: [String] = []
@@ -139,6 +139,40 @@ struct SMDRCall {
         begin = timing.begin
         latestEnd = timing.end
         lastArrival = now
+    }
+
+    /// Makes the call in this slot a new one, as `init(firstLine:...)` would, field by field:
+    /// assigning a new call to the slot built it aside first and then copied all 357 bytes of
+    /// it into the slot.
+    mutating func restart(firstLine line: SMDRLine, key: SMDRCallKey, record: SMDRRecord, partyNormalized: String?,
+                          timing: SMDRLegTiming, now: Timestamp) {
+        callId = line.key
+        self.key = key
+        firstLine = ""
+        laterLines = []
+        lineCount = 0
+        text = ""
+        lastLineKey = line.key
+        partyRaw = record.number
+        self.partyNormalized = partyNormalized
+        callerName = record.callerName
+        ddi = record.ddi
+        placedBy = nil
+        members = []
+        ignoredMembers = []
+        answeredBy = nil
+        answerLineSeen = false
+        transferredTo = nil
+        begin = timing.begin
+        latestEnd = timing.end
+        answeredAt = nil
+        ringSec = nil
+        durationSec = 0
+        ringingReported = false
+        endReported = false
+        awaitingEndLine = false
+        lastArrival = now
+        isVacant = false
     }
 
     /// A line continues this call when its leg overlaps the call's span, give or take the
@@ -210,5 +244,8 @@ struct SMDRCall {
 
     var lines: [String] { lineCount == 0 ? [] : [firstLine] + laterLines }
 
+    /// Inlined so that `slots[slot].hasLine(...)` reads the call where it lies: called out of
+    /// line, it was handed a 357-byte copy of the call from the array on every line.
+    @inline(__always)
     func hasLine(_ raw: String) -> Bool { lineCount > 0 && (firstLine == raw || laterLines.contains(raw)) }
 }

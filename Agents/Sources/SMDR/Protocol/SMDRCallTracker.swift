@@ -198,12 +198,11 @@ struct SMDRCallTracker {
     private mutating func newCall(key: SMDRCallKey, record: SMDRRecord, line: SMDRLine, timing: SMDRLegTiming,
                                   now: Timestamp, in existingSlot: Int?) -> Int {
         let slot: Int
-        if let existingSlot {
-            slot = existingSlot
-            slots[slot] = makeCall(key: key, record: record, line: line, timing: timing, now: now)
-        } else if let free = freeSlots.popLast() {
-            slot = free
-            slots[slot] = makeCall(key: key, record: record, line: line, timing: timing, now: now)
+        if let reused = existingSlot ?? freeSlots.popLast() {
+            slot = reused
+            slots[slot].restart(firstLine: line, key: key, record: record,
+                                partyNormalized: factory.normalizedParty(record.number, direction: key.direction),
+                                timing: timing, now: now)
         } else {
             slot = slots.count
             slots.append(makeCall(key: key, record: record, line: line, timing: timing, now: now))

@@ -71,20 +71,20 @@ public struct SMDRDecoder: SourceStateMachine {
             events.append(factory.unparsed(line, reason: reason, at: now))
             return
         }
-        switch SMDRLineParser.parse(line) {
-        case .layoutLine:
+        let record: SMDRRecord
+        do throws(LineFailure) {
+            record = try SMDRLineParser.record(of: line)
+        } catch {
+            if let reason = error.reason { events.append(factory.unparsed(line, reason: reason, at: now)) }
             return
-        case .notACall(let reason), .unparsed(let reason):
-            events.append(factory.unparsed(line, reason: reason, at: now))
-        case .record(let record):
-            guard let printed = clock.printedInstant(of: record) else {
-                let order = clock.dateOrder(for: record).rawValue
-                events.append(factory.unparsed(line, reason: "date is not a valid \(order) date", at: now))
-                return
-            }
-            let timing = SMDRLegTiming(printed: printed, record: record, printedTime: clock.printedTime(for: record))
-            tracker.handle(record, raw: line, timing: timing, now: now, into: &events)
         }
+        guard let printed = clock.printedInstant(of: record) else {
+            let order = clock.dateOrder(for: record).rawValue
+            events.append(factory.unparsed(line, reason: "date is not a valid \(order) date", at: now))
+            return
+        }
+        let timing = SMDRLegTiming(printed: printed, record: record, printedTime: clock.printedTime(for: record))
+        tracker.handle(record, raw: line, timing: timing, now: now, into: &events)
     }
 
     private mutating func warnAboutConfiguration(now: Timestamp, into events: inout [CallEvent]) {

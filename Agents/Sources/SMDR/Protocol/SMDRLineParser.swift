@@ -9,24 +9,44 @@
 /// in every sample. It works on the line's UTF-8 bytes without regex or Foundation.
 public enum SMDRLineParser {
     public static func parse(_ line: String) -> SMDRLineResult {
-        var text = line
-        return text.withUTF8 { parse(bytes: $0) }
+        do throws(LineFailure) { return .record(try record(of: line)) } catch { return error.result }
     }
 
     public static func parse(bytes: UnsafeBufferPointer<UInt8>) -> SMDRLineResult {
+        do throws(LineFailure) { return .record(try record(bytes: bytes)) } catch { return error.result }
+    }
+
+    /// `parse` for the decoder: the record comes back as itself, anything else as the failure's
+    /// result. Wrapped in an `SMDRLineResult` and bound out of it again, the 233-byte record
+    /// was copied several times per line.
+    static func record(of line: String) throws(LineFailure) -> SMDRRecord {
+        var text = line
+        // `withUTF8` rethrows untyped errors: the failure leaves the closure through a variable.
+        var failure = LineFailure.unparsed("")
+        let parsed = text.withUTF8 { bytes -> SMDRRecord? in
+            do throws(LineFailure) { return try record(bytes: bytes) } catch {
+                failure = error
+                return nil
+            }
+        }
+        guard let parsed else { throw failure }
+        return parsed
+    }
+
+    static func record(bytes: UnsafeBufferPointer<UInt8>) throws(LineFailure) -> SMDRRecord {
         var end = bytes.count
         while end > 0, Byte.isBlank(bytes[end - 1]) { end -= 1 }
         var start = 0
         while start < end, Byte.isBlank(bytes[start]) { start += 1 }
-        if start == end { return .layoutLine(.blank) }
+        if start == end { throw LineFailure(result: .layoutLine(.blank)) }
         var cursor = SMDRByteCursor(bytes: bytes, position: start, end: end)
-        if cursor.isDashRule() { return .layoutLine(.rule) }
-        if cursor.startsWithWord("date") { return .layoutLine(.header) }
+        if cursor.isDashRule() { throw LineFailure(result: .layoutLine(.rule)) }
+        if cursor.startsWithWord("date") { throw LineFailure(result: .layoutLine(.header)) }
         do {
-            return .record(try LineScan.scan(&cursor))
+            return try LineScan.scan(&cursor)
         } catch {
-            if cursor.containsWord("ALM") { return .notACall(reason: "alarm line (not a call)") }
-            return error.result
+            if cursor.containsWord("ALM") { throw .notACall("alarm line (not a call)") }
+            throw error
         }
     }
 }
@@ -36,6 +56,14 @@ struct LineFailure: Error {
 
     static func unparsed(_ reason: String) -> LineFailure { LineFailure(result: .unparsed(reason: reason)) }
     static func notACall(_ reason: String) -> LineFailure { LineFailure(result: .notACall(reason: reason)) }
+
+    /// Why the line is reported as unparsed; nil for a layout line, which carries nothing.
+    var reason: String? {
+        switch result {
+        case .notACall(let reason), .unparsed(let reason): reason
+        case .layoutLine, .record: nil
+        }
+    }
 }
 
 private enum LineScan {
