@@ -16,19 +16,8 @@ final class CallerIDAgentTests: XCTestCase {
     /// the collector as the call the generator meant.
     func testTwoInterleavedLinesLandAsTheRightCalls() throws {
         let traffic = try shortestTraffic()
-        let folder = try temporaryFolder("cid-e2e")
-        let collector = try CollectorUnderTest(name: "cid-e2e")
-        let link = try PortLink()
-        let terminal = try PseudoTerminal()
-        try link.point(at: terminal.slavePath)
-        let config = try collector.enrollAgent("segal", systems: ["office1"], folder: folder, extra: """
-            cid:
-              protocol: segal
-              ringTimeoutSeconds: \(Self.agentRingTimeout)
-              serial:
-                port: \(link.path)
-
-            """)
+        let box = try segalBox("cid-e2e", agent: "segal", ringTimeoutSeconds: Self.agentRingTimeout)
+        let (collector, terminal, config) = (box.collector, box.terminal, box.config)
         let agent = try ChildProcess("tamas-agent", ["cid", "run", "--config", config.path], name: "cid agent")
         agent.waitForLog("portOpened", timeout: 30)
 
@@ -71,19 +60,8 @@ final class CallerIDAgentTests: XCTestCase {
     /// takes longer than the ring timeout, so it ends as missed as soon as the agent is back.
     func testCallsInProgressWhenTheAgentIsKilledStayOneCallEachAfterTheRestart() throws {
         let ringTimeout = 8
-        let folder = try temporaryFolder("cid-resume")
-        let collector = try CollectorUnderTest(name: "cid-resume")
-        let link = try PortLink()
-        let terminal = try PseudoTerminal()
-        try link.point(at: terminal.slavePath)
-        let config = try collector.enrollAgent("resume", systems: ["office1"], folder: folder, extra: """
-            cid:
-              protocol: segal
-              ringTimeoutSeconds: \(ringTimeout)
-              serial:
-                port: \(link.path)
-
-            """)
+        let box = try segalBox("cid-resume", agent: "resume", ringTimeoutSeconds: ringTimeout)
+        let (collector, terminal, config) = (box.collector, box.terminal, box.config)
         var agent = try ChildProcess("tamas-agent", ["cid", "run", "--config", config.path], name: "cid agent")
         agent.waitForLog("portOpened", timeout: 30)
         try terminal.send(Array("L1C09191714505@L1R01@L1HF@L2C09121234567@".utf8))
@@ -228,6 +206,32 @@ final class CallerIDAgentTests: XCTestCase {
         let refused = try runToolAllowingFailure("tamas-agent", ["cid", "parse", "--protocol", "hid"], input: Data())
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.error.contains("--protocol"), refused.error)
+    }
+
+    /// A collector and a Segal box, played by `terminal`, that an agent enrolled for office1
+    /// (`config`) reads through a stable port path; the box keeps that path while it lives.
+    private struct SegalBox {
+        let collector: CollectorUnderTest
+        let link: PortLink
+        let terminal: PseudoTerminal
+        let config: URL
+    }
+
+    private func segalBox(_ name: String, agent: String, ringTimeoutSeconds: Int) throws -> SegalBox {
+        let folder = try temporaryFolder(name)
+        let collector = try CollectorUnderTest(name: name)
+        let link = try PortLink()
+        let terminal = try PseudoTerminal()
+        try link.point(at: terminal.slavePath)
+        let config = try collector.enrollAgent(agent, systems: ["office1"], folder: folder, extra: """
+            cid:
+              protocol: segal
+              ringTimeoutSeconds: \(ringTimeoutSeconds)
+              serial:
+                port: \(link.path)
+
+            """)
+        return SegalBox(collector: collector, link: link, terminal: terminal, config: config)
     }
 
     /// The generator's traffic for two lines and six calls with every kind of call on both

@@ -10,17 +10,29 @@ import XCTest
 final class CRMIdleLaneTests: XCTestCase {
     private let anHour = Duration.seconds(3600)
 
+    /// A collector whose idle lanes would sleep an hour, with one webhook endpoint "hook".
+    private func idleCollector(_ name: String, receiver: SecretCheckingReceiver, secret: String,
+                               parallelCalls: Int? = nil) async throws -> InProcessCollector {
+        let collector = try await InProcessCollector(name, idlePollInterval: anHour)
+        try await collector.addWebhook("hook", url: receiver.url, secret: secret, parallelCalls: parallelCalls)
+        return collector
+    }
+
+    /// Whether every event of `call` reached `receiver` within 30 s.
+    private func arrived(_ call: [CallEvent], at receiver: SecretCheckingReceiver) async -> Bool {
+        await becomesTrue(within: .seconds(30)) { call.allSatisfy { receiver.hasReceived($0.eventId) } }
+    }
+
     func testEachCallQueuedWhileTheLanesAreIdleGoesOutWithoutWaitingForAPoll() async throws {
         let receiver = SecretCheckingReceiver(knownSecrets: ["s"], accepting: ["s"])
-        let collector = try await InProcessCollector("idle-ring", idlePollInterval: anHour)
-        try await collector.addWebhook("hook", url: receiver.url, secret: "s")
+        let collector = try await idleCollector("idle-ring", receiver: receiver, secret: "s")
         collector.startDelivery()
         // One call at a time, each queued right after the previous one went out: the lane is
         // then somewhere between settling, looking at the store and starting to wait.
         for index in 0..<40 {
             let call = Calls.missed("idle-\(index)", offset: index * 60)
             try await collector.ingest(call)
-            let delivered = await becomesTrue(within: .seconds(30)) { call.allSatisfy { receiver.hasReceived($0.eventId) } }
+            let delivered = await arrived(call, at: receiver)
             XCTAssertTrue(delivered, "call \(index) waits for a poll an hour away: the ring that queued it was lost")
             guard delivered else { break }
         }
@@ -30,8 +42,7 @@ final class CRMIdleLaneTests: XCTestCase {
 
     func testADeliveryDueLaterGoesOutAtItsDueTimeWithoutARing() async throws {
         let receiver = SecretCheckingReceiver(knownSecrets: ["s"], accepting: ["s"])
-        let collector = try await InProcessCollector("idle-due", idlePollInterval: anHour)
-        try await collector.addWebhook("hook", url: receiver.url, secret: "s", parallelCalls: 1)
+        let collector = try await idleCollector("idle-due", receiver: receiver, secret: "s", parallelCalls: 1)
         let call = Calls.missed("later")
         try await collector.ingest(call)
         let dueAt = Date().addingTimeInterval(1.5)
@@ -39,7 +50,7 @@ final class CRMIdleLaneTests: XCTestCase {
             try db.execute(sql: "UPDATE crm_outbox SET due_at_ms = ?", arguments: [Int64(dueAt.timeIntervalSince1970 * 1000)])
         }
         collector.startDelivery()
-        let delivered = await becomesTrue(within: .seconds(30)) { call.allSatisfy { receiver.hasReceived($0.eventId) } }
+        let delivered = await arrived(call, at: receiver)
         XCTAssertTrue(delivered, "the lane slept past the due time of its next delivery")
         let sentAt = receiver.requests.map(\.at).min() ?? .distantPast
         XCTAssertGreaterThanOrEqual(sentAt.timeIntervalSince1970, dueAt.timeIntervalSince1970 - 0.01, "not before it is due")
@@ -49,19 +60,18 @@ final class CRMIdleLaneTests: XCTestCase {
 
     func testANewSecretSignsTheNextDeliveryOfAnIdleLane() async throws {
         let receiver = SecretCheckingReceiver(knownSecrets: ["first", "second"], accepting: ["first", "second"])
-        let collector = try await InProcessCollector("idle-edit", idlePollInterval: anHour)
-        try await collector.addWebhook("hook", url: receiver.url, secret: "first")
+        let collector = try await idleCollector("idle-edit", receiver: receiver, secret: "first")
         collector.startDelivery()
         let before = Calls.missed("before")
         try await collector.ingest(before)
-        let deliveredBefore = await becomesTrue(within: .seconds(30)) { before.allSatisfy { receiver.hasReceived($0.eventId) } }
+        let deliveredBefore = await arrived(before, at: receiver)
         XCTAssertTrue(deliveredBefore)
         XCTAssertEqual(receiver.signers(of: "before-r"), ["first"])
 
         try await collector.admin.setSecret(name: "hook", secret: "second")
         let after = Calls.missed("after", offset: 60)
         try await collector.ingest(after)
-        let deliveredAfter = await becomesTrue(within: .seconds(30)) { after.allSatisfy { receiver.hasReceived($0.eventId) } }
+        let deliveredAfter = await arrived(after, at: receiver)
         XCTAssertTrue(deliveredAfter)
         XCTAssertEqual(receiver.signers(of: "after-r"), ["second"], "the lane delivered with the configuration it had before the edit")
         XCTAssertEqual(receiver.signers(of: "after-e"), ["second"])
@@ -72,8 +82,7 @@ final class CRMIdleLaneTests: XCTestCase {
     /// A busy lane never waits, so no ring reaches it: the edit must still reach its next delivery.
     func testAnEditDuringADeliveryTakesEffectForTheNextOne() async throws {
         let receiver = SecretCheckingReceiver(knownSecrets: ["first", "second"], accepting: ["first", "second"])
-        let collector = try await InProcessCollector("busy-edit", idlePollInterval: anHour)
-        try await collector.addWebhook("hook", url: receiver.url, secret: "first", parallelCalls: 1)
+        let collector = try await idleCollector("busy-edit", receiver: receiver, secret: "first", parallelCalls: 1)
         let gate = Gate()
         receiver.hold("busy-r", until: gate)
         collector.startDelivery()
@@ -93,8 +102,7 @@ final class CRMIdleLaneTests: XCTestCase {
 
     func testALaneWaitingOutAnAuthFailureWakesWhenTheSecretIsReplaced() async throws {
         let receiver = SecretCheckingReceiver(knownSecrets: ["stale", "fresh"], accepting: ["fresh"])
-        let collector = try await InProcessCollector("idle-auth", idlePollInterval: anHour)
-        try await collector.addWebhook("hook", url: receiver.url, secret: "stale", parallelCalls: 1)
+        let collector = try await idleCollector("idle-auth", receiver: receiver, secret: "stale", parallelCalls: 1)
         collector.startDelivery()
         let call = Calls.missed("auth")
         try await collector.ingest(call)
@@ -116,12 +124,11 @@ final class CRMIdleLaneTests: XCTestCase {
 
     func testPauseHoldsAnIdleLaneAndResumeWakesIt() async throws {
         let receiver = SecretCheckingReceiver(knownSecrets: ["s"], accepting: ["s"])
-        let collector = try await InProcessCollector("idle-pause", idlePollInterval: anHour)
-        try await collector.addWebhook("hook", url: receiver.url, secret: "s")
+        let collector = try await idleCollector("idle-pause", receiver: receiver, secret: "s")
         collector.startDelivery()
         let first = Calls.missed("first")
         try await collector.ingest(first)
-        let deliveredFirst = await becomesTrue(within: .seconds(30)) { first.allSatisfy { receiver.hasReceived($0.eventId) } }
+        let deliveredFirst = await arrived(first, at: receiver)
         XCTAssertTrue(deliveredFirst)
 
         try await collector.admin.setPaused(name: "hook", true)
@@ -130,7 +137,7 @@ final class CRMIdleLaneTests: XCTestCase {
         try await Task.sleep(for: .milliseconds(500))
         XCTAssertFalse(held.contains { receiver.hasReceived($0.eventId) }, "a paused endpoint got a delivery")
         try await collector.admin.setPaused(name: "hook", false)
-        let deliveredHeld = await becomesTrue(within: .seconds(30)) { held.allSatisfy { receiver.hasReceived($0.eventId) } }
+        let deliveredHeld = await arrived(held, at: receiver)
         XCTAssertTrue(deliveredHeld, "resume did not wake the paused lanes")
         let stopped = await collector.stopDelivery()
         XCTAssertTrue(stopped)
@@ -138,12 +145,11 @@ final class CRMIdleLaneTests: XCTestCase {
 
     func testStoppingTheServiceEndsIdleLanesPromptly() async throws {
         let receiver = SecretCheckingReceiver(knownSecrets: ["s"], accepting: ["s"])
-        let collector = try await InProcessCollector("idle-stop", idlePollInterval: anHour)
-        try await collector.addWebhook("hook", url: receiver.url, secret: "s", parallelCalls: 4)
+        let collector = try await idleCollector("idle-stop", receiver: receiver, secret: "s", parallelCalls: 4)
         collector.startDelivery()
         let call = Calls.missed("stop")
         try await collector.ingest(call)
-        let delivered = await becomesTrue(within: .seconds(30)) { call.allSatisfy { receiver.hasReceived($0.eventId) } }
+        let delivered = await arrived(call, at: receiver)
         XCTAssertTrue(delivered)
         let stopped = await collector.stopDelivery(within: .seconds(30))
         XCTAssertTrue(stopped, "an idle lane slept on through its cancellation")
