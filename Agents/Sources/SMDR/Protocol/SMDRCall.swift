@@ -129,21 +129,13 @@ struct SMDRCall {
 
     init(firstLine: SMDRLine, key: SMDRCallKey, record: SMDRRecord, partyNormalized: String?, timing: SMDRLegTiming,
          now: Timestamp) {
-        callId = firstLine.key
-        lastLineKey = firstLine.key
-        self.key = key
-        partyRaw = record.number
-        self.partyNormalized = partyNormalized
-        callerName = record.callerName
-        ddi = record.ddi
-        begin = timing.begin
-        latestEnd = timing.end
-        lastArrival = now
+        self = .vacant
+        restart(firstLine: firstLine, key: key, record: record, partyNormalized: partyNormalized, timing: timing, now: now)
     }
 
-    /// Makes the call in this slot a new one, as `init(firstLine:...)` would, field by field:
-    /// assigning a new call to the slot built it aside first and then copied all 357 bytes of
-    /// it into the slot.
+    /// Makes the call in this slot a new one, every field set here (a new call is a vacant one
+    /// restarted, so the two cannot drift apart). A reused slot is restarted in place: assigning
+    /// a new call to it built the call aside first and then copied all 357 bytes of it in.
     mutating func restart(firstLine line: SMDRLine, key: SMDRCallKey, record: SMDRRecord, partyNormalized: String?,
                           timing: SMDRLegTiming, now: Timestamp) {
         callId = line.key
