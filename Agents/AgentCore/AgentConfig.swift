@@ -112,16 +112,18 @@ public struct AgentConfig: Sendable {
                                        "internationalPrefix", "maxExtensionLength"])
         let key = try section.string("key")
         guard SystemKey.isValid(key) else { throw section.error("key", SystemKey.rule) }
+        let defaults = NumberPlan()
         func digits(_ name: String, _ fallback: String) throws -> String {
             let value = try section.string(name, default: fallback)
-            guard value.allSatisfy(\.isASCII), value.allSatisfy(\.isNumber) else { throw section.error(name, "must be digits only, not '\(value)'") }
+            if let problem = NumberPlan.codeProblem(value) { throw section.error(name, problem) }
             return value
         }
         let plan = NumberPlan(
-            releaseCode: try digits("releaseCode", ""), countryCode: try digits("countryCode", "98"),
-            cityCode: try digits("cityCode", ""), nationalPrefix: try digits("nationalPrefix", "0"),
-            internationalPrefix: try digits("internationalPrefix", "00"),
-            maxExtensionLength: try section.int("maxExtensionLength", default: 5, range: 1...9))
+            releaseCode: try digits("releaseCode", defaults.releaseCode), countryCode: try digits("countryCode", defaults.countryCode),
+            cityCode: try digits("cityCode", defaults.cityCode), nationalPrefix: try digits("nationalPrefix", defaults.nationalPrefix),
+            internationalPrefix: try digits("internationalPrefix", defaults.internationalPrefix),
+            maxExtensionLength: try section.int("maxExtensionLength", default: defaults.maxExtensionLength,
+                                                range: NumberPlan.maxExtensionLengths))
         return System(key: key, numberPlan: plan)
     }
 

@@ -31,9 +31,15 @@ public struct NumberPlan: Codable, Hashable, Sendable {
         case releaseCode, countryCode, cityCode, nationalPrefix, internationalPrefix, maxExtensionLength
     }
 
-    /// The range the agent's `system:` section allows (AgentConfig): outside it a plan would
-    /// take no number, or nearly every number, for an extension.
-    private static let maxExtensionLengths = 1...9
+    /// What `maxExtensionLength` may be in any settings file: outside it a plan would take no
+    /// number, or nearly every number, for an extension.
+    public static let maxExtensionLengths = 1...9
+
+    /// Why `value` cannot be one of the plan's codes (release, country, city, prefixes), or nil
+    /// when it can: ASCII digits, possibly none. Every settings reader applies this one rule.
+    public static func codeProblem(_ value: String) -> String? {
+        value.allSatisfy(\.isASCII) && value.allSatisfy(\.isNumber) ? nil : "must be digits only, not '\(value)'"
+    }
 
     /// Rejects what the agent's `system:` section rejects, so a plan is equally valid whichever
     /// way it was configured. Errors carry the key's coding path (`numberPlan.countryCode`).
@@ -42,8 +48,8 @@ public struct NumberPlan: Codable, Hashable, Sendable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         func digits(_ key: CodingKeys, _ fallback: String) throws -> String {
             guard let value = try container.decodeIfPresent(String.self, forKey: key) else { return fallback }
-            guard value.allSatisfy(\.isASCII), value.allSatisfy(\.isNumber) else {
-                throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "must be digits only, not '\(value)'")
+            if let problem = Self.codeProblem(value) {
+                throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: problem)
             }
             return value
         }
