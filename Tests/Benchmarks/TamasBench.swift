@@ -282,17 +282,24 @@ struct Memory: AsyncParsableCommand {
 
     /// A pseudo-terminal for the SMDR agent's serial port, held open by a Python process (Swift's
     /// Glibc module leaves out the pty calls) that prints the terminal's path and waits.
+    ///
+    /// It inherits a signal mask with SIGTERM blocked (the thread that spawns it has it blocked),
+    /// so it unblocks SIGTERM for `terminate()` to work, and it waits for its standard input to
+    /// close, which happens when the benchmark exits however it ends: it used to sleep an hour
+    /// and outlive every run.
     func startTerminalHolder() throws -> (process: Process, path: String) {
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         holder.arguments = ["python3", "-c", """
-            import os, pty, sys, time
+            import os, pty, signal, sys
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
             controller, device = pty.openpty()
             print(os.ttyname(device), flush=True)
-            time.sleep(3600)
+            sys.stdin.read()
             """]
         let output = Pipe()
         holder.standardOutput = output
+        holder.standardInput = Pipe()
         try holder.run()
         let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
