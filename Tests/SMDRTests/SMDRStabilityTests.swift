@@ -81,6 +81,29 @@ final class SMDRStabilityTests: XCTestCase {
         XCTAssertEqual(copyEvents, whole)
     }
 
+    /// Days of traffic, with a retention of half their span: the tracker drops old calls many
+    /// times over, and a resend of lines from three quarters in, which hundreds of newer calls
+    /// followed, must still land on the calls it belongs to. Resent backwards, so each ring
+    /// group's later lines come before its first one: a decoder that had forgotten those calls
+    /// would start new ones with other callIds.
+    func testAResendWithinTheRetentionAfterManySweepsAddsNoCall() {
+        let start = Timestamp(epochMillis: 1_790_000_000_000)
+        let traffic = SMDRTrafficGenerator(model: .kxTDE100, seed: 11, start: start, callCount: 3_000).generate()
+        let measured = SMDRCallTests.decode(traffic.lines, SMDRSettings(systemKey: "sweep", model: .kxTDE100))
+        let spanSeconds = Int(((measured.compactMap(\.endedAt).max() ?? start).epochMillis - start.epochMillis) / 1000)
+        let settings = SMDRSettings(systemKey: "sweep", model: .kxTDE100, linkRetentionSeconds: spanSeconds / 2)
+        let threeQuarters = traffic.lines.count * 3 / 4
+        let resent = Array(traffic.lines[threeQuarters..<threeQuarters + 60].reversed())
+        var decoder = SMDRDecoder(settings: settings)
+        let original = decoder.receive(traffic.bytes, now: SMDRCallTests.now)
+        let knownCalls = Set(original.compactMap(\.callId))
+        let fresh = SMDRCallTests.decode(resent, settings)
+        XCTAssertFalse(Set(fresh.compactMap(\.callId)).isSubset(of: knownCalls), "the resend would not show a forgotten call")
+        let afterResend = decoder.receive(Array((resent.joined(separator: "\r\n") + "\r\n").utf8), now: SMDRCallTests.now)
+        XCTAssertTrue(Set(afterResend.compactMap(\.callId)).isSubset(of: knownCalls))
+        XCTAssertTrue(Set(afterResend.map(\.eventId)).isSubset(of: Set(original.map(\.eventId))))
+    }
+
     func testTwoSystemsWithTheSameLinesGetDifferentIds() throws {
         let line = ["07/12/20 11:01    401 06 234                  00:00'13 EU00000.00               "]
         let first = SMDRCallTests.decode(line, SMDRSettings(systemKey: "a"))

@@ -30,7 +30,10 @@ struct SMDRCallTracker {
     private var insertionsSinceSweep = 0
     /// Sweeping again only after as many insertions as survived keeps sweeps amortized O(1).
     private var sizeAfterSweep = 0
-    private static let sweepInterval = 4096
+    /// Small enough that the calls dropped between two sweeps are still in the cache when the
+    /// sweep frees them (every 4,096 calls made the whole decoder about 10 % slower). Calls
+    /// within `retentionSeconds` are kept whatever the interval.
+    private static let sweepInterval = 512
     private static let maximumCalls = 65_536
     private static let maximumPending = 256
 
