@@ -23,7 +23,14 @@ public final class Doorbell: Sendable {
     private struct Bell {
         var rings: UInt64 = 0
         var edits: UInt64 = 0
-        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var waiters: [UInt64: Waiter] = [:]
+    }
+
+    /// What a waiting lane waits for: any ring, or only an edit (a lane backing off from a
+    /// failing CRM must not retry for every new event, but must for a resume or a new secret).
+    private struct Waiter {
+        var continuation: CheckedContinuation<Void, Never>
+        var editsOnly: Bool
     }
 
     private struct Bells {
@@ -58,20 +65,35 @@ public final class Doorbell: Sendable {
     /// Returns once the endpoint's bell rang after `ticket` (at once if it already has),
     /// `timeout` passed, or the task is cancelled, whichever is first.
     func wait(after ticket: Ticket, atMost timeout: Duration) async {
-        guard !hasRung(after: ticket) else { return }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.ringing(after: ticket) }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            await group.next()
-            group.cancelAll()
-        }
+        await wait(after: ticket, editsOnly: false, atMost: timeout)
+    }
+
+    /// Like `wait`, but only the endpoint's configuration changing after `ticket` ends it.
+    func waitForEdit(after ticket: Ticket, atMost timeout: Duration) async {
+        await wait(after: ticket, editsOnly: true, atMost: timeout)
     }
 
     func hasRung(after ticket: Ticket) -> Bool {
         bells.withLock { ($0.byEndpoint[ticket.endpointId]?.rings ?? 0) != ticket.rings }
     }
 
-    private func ringing(after ticket: Ticket) async {
+    private func wait(after ticket: Ticket, editsOnly: Bool, atMost timeout: Duration) async {
+        guard !bells.withLock({ Self.hasChanged($0.byEndpoint[ticket.endpointId], since: ticket, editsOnly: editsOnly) }) else {
+            return
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.ringing(after: ticket, editsOnly: editsOnly) }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private static func hasChanged(_ bell: Bell?, since ticket: Ticket, editsOnly: Bool) -> Bool {
+        editsOnly ? (bell?.edits ?? 0) != ticket.edits : (bell?.rings ?? 0) != ticket.rings
+    }
+
+    private func ringing(after ticket: Ticket, editsOnly: Bool) async {
         let waiterId = bells.withLock { bells in
             bells.lastWaiterId &+= 1
             return bells.lastWaiterId
@@ -82,25 +104,32 @@ public final class Doorbell: Sendable {
                 // here) or happens after the continuation is stored (and resumes it). Likewise a
                 // cancellation either set the flag before (seen here) or its handler runs after.
                 let over = bells.withLock { bells in
-                    if Task.isCancelled || (bells.byEndpoint[ticket.endpointId]?.rings ?? 0) != ticket.rings { return true }
-                    bells.byEndpoint[ticket.endpointId, default: Bell()].waiters[waiterId] = continuation
+                    if Task.isCancelled || Self.hasChanged(bells.byEndpoint[ticket.endpointId], since: ticket, editsOnly: editsOnly) {
+                        return true
+                    }
+                    bells.byEndpoint[ticket.endpointId, default: Bell()].waiters[waiterId] =
+                        Waiter(continuation: continuation, editsOnly: editsOnly)
                     return false
                 }
                 if over { continuation.resume() }
             }
         } onCancel: {
-            bells.withLock { $0.byEndpoint[ticket.endpointId]?.waiters.removeValue(forKey: waiterId) }?.resume()
+            bells.withLock { $0.byEndpoint[ticket.endpointId]?.waiters.removeValue(forKey: waiterId) }?.continuation.resume()
         }
     }
 
     private func wake(_ endpointId: Int64, _ change: (inout Bell) -> Void) {
-        let waiters = bells.withLock { bells in
-            change(&bells.byEndpoint[endpointId, default: Bell()])
-            let waiters = Array(bells.byEndpoint[endpointId, default: Bell()].waiters.values)
-            bells.byEndpoint[endpointId]?.waiters = [:]
-            return waiters
+        let woken = bells.withLock { bells in
+            var bell = bells.byEndpoint[endpointId, default: Bell()]
+            let editsBefore = bell.edits
+            change(&bell)
+            let edited = bell.edits != editsBefore
+            let woken = bell.waiters.filter { edited || !$0.value.editsOnly }
+            for waiterId in woken.keys { bell.waiters.removeValue(forKey: waiterId) }
+            bells.byEndpoint[endpointId] = bell
+            return woken.values.map(\.continuation)
         }
-        for waiter in waiters { waiter.resume() }
+        for continuation in woken { continuation.resume() }
     }
 }
 

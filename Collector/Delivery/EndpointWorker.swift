@@ -84,8 +84,10 @@ struct EndpointWorker: Sendable {
                     }
                     health = .failing
                     let backoff = Backoff(maxSeconds: endpoint.options.effectiveMaxBackoffSeconds)
-                    try await Task.sleep(for: .milliseconds(backoff.delayMillis(failures: failures, retryAfterSeconds: after,
-                                                                                random: Double.random(in: 0...1))))
+                    let delay = backoff.delayMillis(failures: failures, retryAfterSeconds: after, random: Double.random(in: 0...1))
+                    // New events do not cut the wait short, an edit does: resuming the endpoint or
+                    // giving it a new secret makes its backlog due now, and the admin expects it to go.
+                    await doorbell.waitForEdit(after: ticket, atMost: .milliseconds(delay))
                 case .authFailed(let reason):
                     logger.error("CRM endpoint AUTH FAILED: deliveries wait until 'tamasctl crm set-password \(endpoint.name)'",
                                  metadata: ["endpoint": "\(endpoint.name)", "reason": "\(reason)"])

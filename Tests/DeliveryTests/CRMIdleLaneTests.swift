@@ -1,6 +1,7 @@
 @testable import CRMDelivery
 import Foundation
 import GRDB
+import Synchronization
 import TamasEvents
 import XCTest
 
@@ -54,6 +55,45 @@ final class CRMIdleLaneTests: XCTestCase {
         XCTAssertTrue(delivered, "the lane slept past the due time of its next delivery")
         let sentAt = receiver.requests.map(\.at).min() ?? .distantPast
         XCTAssertGreaterThanOrEqual(sentAt.timeIntervalSince1970, dueAt.timeIntervalSince1970 - 0.01, "not before it is due")
+        let stopped = await collector.stopDelivery()
+        XCTAssertTrue(stopped)
+    }
+
+    /// A lane backing off from a CRM that asked for an hour's pause keeps away while new calls
+    /// arrive, and delivers at once when the endpoint is resumed.
+    func testResumingAnEndpointEndsALanesBackoffAtOnce() async throws {
+        let unavailable = Mutex(true)
+        let answered = Mutex<(refusals: Int, delivered: Set<String>)>((0, []))
+        let crm = FakeCRMServer { request in
+            let eventId = request.header("Idempotency-Key") ?? "?"
+            if unavailable.withLock({ $0 }) {
+                answered.withLock { $0.refusals += 1 }
+                return FakeAnswer(status: 503, body: "{}", retryAfter: "3600")
+            }
+            answered.withLock { _ = $0.delivered.insert(eventId) }
+            return FakeAnswer(status: 204, body: "")
+        }
+        crm.start()
+        defer { crm.stop() }
+        let collector = try await InProcessCollector("backoff-edit", idlePollInterval: anHour)
+        try await collector.addWebhook("hook", url: crm.url, secret: "s", parallelCalls: 1, maxBackoffSeconds: 3600)
+        collector.startDelivery()
+        let first = Calls.missed("first")
+        try await collector.ingest(first)
+        let refused = await becomesTrue(within: .seconds(30)) { answered.withLock { $0.refusals > 0 } }
+        XCTAssertTrue(refused)
+
+        unavailable.withLock { $0 = false }
+        let second = Calls.missed("second", offset: 60)
+        try await collector.ingest(second)
+        try await Task.sleep(for: .seconds(2))
+        XCTAssertEqual(answered.withLock { $0.delivered }, [], "a new call ended the backoff the CRM asked for")
+
+        try await collector.admin.setPaused(name: "hook", true)
+        try await collector.admin.setPaused(name: "hook", false)
+        let all = Set((first + second).map(\.eventId))
+        let delivered = await becomesTrue(within: .seconds(30)) { answered.withLock { $0.delivered.isSuperset(of: all) } }
+        XCTAssertTrue(delivered, "the lane slept on through the resume")
         let stopped = await collector.stopDelivery()
         XCTAssertTrue(stopped)
     }

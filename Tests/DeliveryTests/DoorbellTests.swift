@@ -56,6 +56,27 @@ final class DoorbellTests: XCTestCase {
         let value = Atomic<Int>(0)
     }
 
+    /// A lane backing off waits for edits only: new rows ring and leave it waiting, an edit
+    /// (before or during its wait) ends the wait, and a plain wait still ends on either.
+    func testAnEditEndsAWaitForEditsAndARingDoesNot() async {
+        let doorbell = Doorbell()
+        let waitHour = anHour
+        let ticket = doorbell.ticket(for: 3)
+        doorbell.ring(endpointId: 3)
+        let endedByRing = await finishes(within: .milliseconds(300)) { await doorbell.waitForEdit(after: ticket, atMost: waitHour) }
+        XCTAssertFalse(endedByRing, "new rows ended a wait for edits")
+        let waiting = Task { await doorbell.waitForEdit(after: ticket, atMost: waitHour) }
+        try? await Task.sleep(for: .milliseconds(50))
+        doorbell.ring(endpointId: 3)
+        doorbell.endpointEdited(3)
+        let endedByEdit = await finishes(within: .seconds(30)) { await waiting.value }
+        XCTAssertTrue(endedByEdit, "an edit during the wait did not end it")
+        let editedBefore = await finishes(within: .seconds(30)) { await doorbell.waitForEdit(after: ticket, atMost: waitHour) }
+        XCTAssertTrue(editedBefore, "an edit after the ticket and before the wait was lost")
+        let plain = await finishes(within: .seconds(30)) { await doorbell.wait(after: ticket, atMost: waitHour) }
+        XCTAssertTrue(plain)
+    }
+
     func testARingWakesOnlyTheLanesOfItsEndpoint() async {
         let doorbell = Doorbell()
         let ringing = doorbell.ticket(for: 1)

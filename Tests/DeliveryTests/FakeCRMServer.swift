@@ -22,6 +22,8 @@ struct FakeAnswer: Sendable {
     var status: Int
     var body: String
     var delaySeconds: Double = 0
+    /// The `Retry-After` header's value, when the answer has one.
+    var retryAfter: String?
     /// Awaited before answering: holds the request open until the test lets it go.
     var answerAfter: (@Sendable () async -> Void)?
 }
@@ -52,7 +54,9 @@ final class FakeCRMServer: Sendable {
             let answer = handle(received)
             if answer.delaySeconds > 0 { try await Task.sleep(for: .milliseconds(Int(answer.delaySeconds * 1000))) }
             if let answerAfter = answer.answerAfter { await answerAfter() }
-            return Response(status: .init(code: answer.status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+            var fields: HTTPFields = [.contentType: "application/json"]
+            if let retryAfter = answer.retryAfter { fields[.retryAfter] = retryAfter }
+            return Response(status: .init(code: answer.status), headers: fields, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
         let app = Application(responder: responder, configuration: .init(address: .hostname("127.0.0.1", port: port)),
                               onServerRunning: { _ in bound.set() })

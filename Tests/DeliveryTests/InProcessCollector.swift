@@ -33,9 +33,10 @@ final class InProcessCollector: Sendable {
     }
 
     /// A webhook endpoint for system `office1`.
-    func addWebhook(_ name: String, url: String, secret: String, parallelCalls: Int? = nil) async throws {
+    func addWebhook(_ name: String, url: String, secret: String, parallelCalls: Int? = nil, maxBackoffSeconds: Int = 1) async throws {
         _ = try await admin.add(EndpointDefinition(name: name, kind: .webhook, url: url, user: nil, secret: secret, systemKeys: ["office1"],
-                                                   options: EndpointOptions(maxBackoffSeconds: 1, parallelCalls: parallelCalls)))
+                                                   options: EndpointOptions(maxBackoffSeconds: maxBackoffSeconds,
+                                                                            parallelCalls: parallelCalls)))
     }
 
     /// One batch through the ingest transaction, as an agent's batch arrives.
