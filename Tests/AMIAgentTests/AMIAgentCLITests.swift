@@ -179,6 +179,14 @@ final class AMIAgentCLITests: XCTestCase {
         try assertGolden(fromJSON, path: "AMITests/Golden/ast13_internal_ab_success_a_hangup.jsonl")
     }
 
+    func testReplayRefusesAnExtensionDigitRangeThatMatchesNothing() throws {
+        let capture = Fixtures.sharedFixtures.appendingPathComponent("ami/panoramisk_ast11_originate_with_events.txt").path
+        let refused = try runToolAllowingFailure("tamas-agent", ["ami", "replay", capture, "--extension-digits-min", "6"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.error.contains("--extension-digits-min/--extension-digits-max: the shortest (6 digits) is longer than the longest (5)"),
+                      refused.error)
+    }
+
     func testBenchPrintsRatesAndWritesTheStream() throws {
         let stream = folder.appendingPathComponent("stream.ami")
         let output = try runTool("tamas-agent", ["ami", "bench", "--calls", "300", "--write-stream", stream.path])

@@ -67,6 +67,17 @@ final class ActionEncodingTests: XCTestCase {
         XCTAssertEqual(roundTrip, settings)
     }
 
+    func testChannelRulesWithTheShortestExtensionAboveTheLongestAreRefused() throws {
+        for json in [#"{"extensionDigitsMin": 6}"#, #"{"extensionDigitsMin": 4, "extensionDigitsMax": 3}"#, #"{"extensionDigitsMax": 13}"#] {
+            XCTAssertThrowsError(try JSONDecoder().decode(AMIChannelRules.self, from: Data(json.utf8)), json) { error in
+                guard case DecodingError.dataCorrupted(let context) = error else { return XCTFail("\(error)") }
+                XCTAssertEqual(context.codingPath.last?.stringValue, "extensionDigitsMax", json)
+                XCTAssertTrue(context.debugDescription.hasPrefix("extensionDigitsMin/extensionDigitsMax: "), context.debugDescription)
+            }
+        }
+        XCTAssertNoThrow(try JSONDecoder().decode(AMIChannelRules.self, from: Data(#"{"extensionDigitsMin": 5}"#.utf8)))
+    }
+
     func testNestedNumberPlanAndChannelRulesTakeTheDefaultsForMissingKeys() throws {
         let json = #"{"numberPlan": {"countryCode": "31"}, "channelRules": {"trunkPeers": ["sipgate*"]}}"#
         let settings = try JSONDecoder().decode(AMISettings.self, from: Data(json.utf8))

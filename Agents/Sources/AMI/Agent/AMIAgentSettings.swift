@@ -50,8 +50,8 @@ public struct AMIAgentSettings: Sendable {
             let text = try section.string(key, oneOf: T.allCases.map(\.rawValue), default: fallback.rawValue)
             return T(rawValue: text) ?? fallback
         }
-        let digitsMin = try section.int("extensionDigitsMin", default: rules.extensionDigitsMin, range: 1...12)
-        let digitsMax = try section.int("extensionDigitsMax", default: rules.extensionDigitsMax, range: 1...12)
+        let digitsMin = try section.int("extensionDigitsMin", default: rules.extensionDigitsMin, range: AMIChannelRules.extensionDigitsRange)
+        let digitsMax = try section.int("extensionDigitsMax", default: rules.extensionDigitsMax, range: AMIChannelRules.extensionDigitsRange)
         guard digitsMin <= digitsMax else { throw section.error("extensionDigitsMax", "must not be below extensionDigitsMin (\(digitsMin))") }
         let settings = AMISettings(
             systemKey: config.system.key,

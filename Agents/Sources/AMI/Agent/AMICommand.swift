@@ -154,6 +154,12 @@ public struct AMICommand: AsyncParsableCommand {
         @Option(help: "Shortest peer name of digits only that is an extension.") var extensionDigitsMin = 3
         @Option(help: "Longest peer name of digits only that is an extension.") var extensionDigitsMax = 5
 
+        func validate() throws {
+            if let problem = AMIChannelRules.extensionDigitsProblem(min: extensionDigitsMin, max: extensionDigitsMax) {
+                throw ValidationError("--extension-digits-min/--extension-digits-max: \(problem)")
+            }
+        }
+
         func run() async throws {
             guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
             var plan = numbers.numberPlan

@@ -98,6 +98,19 @@ public struct AMIChannelRules: Codable, Hashable, Sendable {
         self.extensionContexts = extensionContexts
     }
 
+    /// The lengths a digit-only peer name of an extension can have.
+    public static let extensionDigitsRange = 1...12
+
+    /// Why `min...max` cannot be the extension digit range, or nil: with the shortest above the
+    /// longest no peer name would ever be an extension, and the classifier would say so nowhere.
+    public static func extensionDigitsProblem(min: Int, max: Int) -> String? {
+        guard extensionDigitsRange.contains(min), extensionDigitsRange.contains(max) else {
+            return "digit counts must be 1 to 12 (got \(min) and \(max))"
+        }
+        guard min <= max else { return "the shortest (\(min) digits) is longer than the longest (\(max))" }
+        return nil
+    }
+
     /// Missing keys take their defaults, so `{"trunkPeers": ["sipgate*"]}` keeps the default contexts.
     public init(from decoder: any Decoder) throws {
         let defaults = AMIChannelRules()
@@ -108,6 +121,10 @@ public struct AMIChannelRules: Codable, Hashable, Sendable {
         extensionDigitsMax = try container.decode(.extensionDigitsMax, default: defaults.extensionDigitsMax)
         trunkContexts = try container.decode(.trunkContexts, default: defaults.trunkContexts)
         extensionContexts = try container.decode(.extensionContexts, default: defaults.extensionContexts)
+        if let problem = Self.extensionDigitsProblem(min: extensionDigitsMin, max: extensionDigitsMax) {
+            throw DecodingError.dataCorruptedError(forKey: .extensionDigitsMax, in: container,
+                                                   debugDescription: "extensionDigitsMin/extensionDigitsMax: \(problem)")
+        }
     }
 }
 
