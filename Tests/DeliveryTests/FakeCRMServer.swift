@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 import Synchronization
 import TestSupport
@@ -59,11 +60,21 @@ final class FakeCRMServer: Sendable {
             return Response(status: .init(code: answer.status), headers: fields, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
         let app = Application(responder: responder, configuration: .init(address: .hostname("127.0.0.1", port: port)),
-                              onServerRunning: { _ in bound.set() })
+                              onServerRunning: { _ in bound.set() }, logger: Self.quietLogger)
         task.withLock { $0 = Task { try? await app.runService(gracefulShutdownSignals: []) } }
         let deadline = Date().addingTimeInterval(10)
         while !bound.isSet, Date() < deadline { usleep(10_000) }
+        if !bound.isSet { XCTFail("the CRM test double did not start listening on 127.0.0.1:\(port) within 10 s") }
     }
+
+    /// `stop()` cancels the server, which Hummingbird reports as two error lines ("Already
+    /// closed", "Waiting on child channel: CancellationError") every time; a double that does
+    /// not start says so through `XCTFail` above instead.
+    private static let quietLogger: Logger = {
+        var logger = Logger(label: "fake-crm")
+        logger.logLevel = .critical
+        return logger
+    }()
 
     /// Closes the listener: the collector now gets "connection refused".
     func stop() {
