@@ -1,3 +1,4 @@
+import CRMDelivery
 import CollectorCore
 import Foundation
 import Hummingbird
@@ -31,13 +32,17 @@ public struct AdminAPI: Sendable {
     let metrics: CollectorMetrics
     let options: Options
     let logger: Logger
+    /// The delivery lanes' doorbell: a replay or retried parked delivery wakes them at once.
+    let crmDoorbell: Doorbell
 
-    public init(store: CollectorStore, registry: AgentRegistry, metrics: CollectorMetrics, options: Options, logger: Logger) {
+    public init(store: CollectorStore, registry: AgentRegistry, metrics: CollectorMetrics, options: Options, logger: Logger,
+                crmDoorbell: Doorbell) {
         self.store = store
         self.registry = registry
         self.metrics = metrics
         self.options = options
         self.logger = logger
+        self.crmDoorbell = crmDoorbell
     }
 
     public func run(onBound: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
@@ -138,7 +143,7 @@ public struct AdminAPI: Sendable {
             .add(admin: api, public: router)
         CallControlRoutes(store: store, registry: registry).add(to: router.group("api/v1"))
         TokenRoutes(store: store, logger: logger).add(to: api)
-        try CRMRoutes(collectorStore: store).add(to: api)
+        try CRMRoutes(collectorStore: store, doorbell: crmDoorbell).add(to: api)
         api.get("status") { _, _ -> Response in
             let counts = try await store.counts()
             let connected = await registry.snapshot().count

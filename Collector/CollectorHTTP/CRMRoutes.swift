@@ -9,9 +9,9 @@ import TamasEvents
 struct CRMRoutes: Sendable {
     let store: CRMStore
 
-    init(collectorStore: CollectorStore) throws {
+    init(collectorStore: CollectorStore, doorbell: Doorbell) throws {
         let box = try SecretBox(keyFile: SecretBox.keyFile(besideDatabase: collectorStore.database.path))
-        store = CRMStore(database: collectorStore.database, box: box)
+        store = CRMStore(database: collectorStore.database, box: box, doorbell: doorbell)
     }
 
     struct SecretChange: Decodable {

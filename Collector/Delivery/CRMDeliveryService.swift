@@ -21,7 +21,7 @@ public struct CRMDeliveryService: Sendable {
     public init(collectorStore: CollectorStore, doorbell: Doorbell, registry: PrometheusCollectorRegistry, logger: Logger,
                 recordingLinks: RecordingLinkMinter? = nil) throws {
         let box = try SecretBox(keyFile: SecretBox.keyFile(besideDatabase: collectorStore.database.path))
-        store = CRMStore(database: collectorStore.database, box: box)
+        store = CRMStore(database: collectorStore.database, box: box, doorbell: doorbell)
         self.doorbell = doorbell
         self.registry = registry
         self.logger = logger

@@ -40,10 +40,14 @@ public struct ParkedView: Codable, Sendable, Equatable {
 public struct CRMStore: Sendable {
     let database: DatabasePool
     let box: SecretBox
+    /// Rung when an operator queues deliveries again (`replay`, `retryParked`), so idle lanes
+    /// take them at once; edits of an endpoint ring through `EndpointEditObserver` instead.
+    let doorbell: Doorbell?
 
-    public init(database: DatabasePool, box: SecretBox) {
+    public init(database: DatabasePool, box: SecretBox, doorbell: Doorbell?) {
         self.database = database
         self.box = box
+        self.doorbell = doorbell
     }
 
     public enum Failure: Error, CustomStringConvertible {
@@ -134,22 +138,24 @@ public struct CRMStore: Sendable {
 
     /// Puts a parked delivery back in its place in the queue: it goes before the later events of its call.
     public func retryParked(name: String, id: Int64) async throws -> Bool {
-        try await database.write { db in
+        let (endpoint, requeued) = try await database.write { db in
             let endpoint = try Self.endpointId(name, in: db)
             try db.execute(sql: """
                 UPDATE crm_outbox SET state = 'pending', attempts = 0, due_at_ms = 0, parked_status = NULL, parked_reason = NULL,
                     parked_excerpt = NULL, parked_at_ms = NULL
                 WHERE id = ? AND endpoint_id = ? AND state = 'parked'
                 """, arguments: [id, endpoint])
-            return db.changesCount == 1
+            return (endpoint, db.changesCount == 1)
         }
+        if requeued { doorbell?.ring(endpointId: endpoint) }
+        return requeued
     }
 
     /// Queues every stored event of the endpoint's systems that happened at or after `since`
     /// again, each with the call as it was right after that event. Parked deliveries of those
     /// events are replaced; events already waiting are not queued twice.
     public func replay(name: String, since: Timestamp) async throws -> Int {
-        try await database.write { db in
+        let (endpoint, queued) = try await database.write { db in
             let endpoint = try Self.endpointId(name, in: db)
             guard let kind = try String.fetchOne(db, sql: "SELECT kind FROM crm_endpoints WHERE id = ?", arguments: [endpoint])
                 .flatMap(EndpointKind.init(rawValue:)) else { throw Failure.notFound(name) }
@@ -169,8 +175,10 @@ public struct CRMStore: Sendable {
                 try OutboxRows.enqueue(event, call: call, endpointId: endpoint, in: db)
                 queued += 1
             }
-            return queued
+            return (endpoint, queued)
         }
+        if queued > 0 { doorbell?.ring(endpointId: endpoint) }
+        return queued
     }
 
     /// The call as it stood right after `event`: its stored events folded in arrival order up to this one.

@@ -2,7 +2,8 @@ import GRDB
 import Synchronization
 
 /// Wakes an endpoint's idle delivery lanes when there is something for them: the ingest
-/// transaction that queued outbox rows for the endpoint committed, or its configuration changed.
+/// transaction that queued outbox rows for the endpoint committed, an operator queued deliveries
+/// again (`CRMStore.replay`, `retryParked`), or its configuration changed.
 ///
 /// A lane takes a `Ticket` before it looks at the store and then waits for a ring *after* that
 /// ticket, so a ring that lands between its look and its wait ends the wait at once instead of

@@ -15,8 +15,8 @@ struct EndpointWorker: Sendable {
     let registry: PrometheusCollectorRegistry
     let logger: Logger
     let recordingLinks: RecordingLinkMinter?
-    /// The longest an idle worker sleeps without a ring: what an operator requeues (replay,
-    /// retry-parked) rings no bell.
+    /// The longest an idle worker sleeps without a ring: a change written to the database by
+    /// another process (sqlite3 by hand) rings nothing, and lane 0 refreshes the backlog gauges.
     let pollInterval: Duration
     static let defaultPollInterval: Duration = .seconds(1)
     static let gaugeMillis: Int64 = 1000

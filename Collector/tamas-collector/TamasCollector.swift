@@ -128,7 +128,8 @@ struct Run: AsyncParsableCommand {
                                           linkKeyFile: linkKeyFile)
         apiOptions.host = httpHost
         apiOptions.port = httpPort
-        let api = AdminAPI(store: store, registry: registry, metrics: metrics, options: apiOptions, logger: logger)
+        let api = AdminAPI(store: store, registry: registry, metrics: metrics, options: apiOptions, logger: logger,
+                           crmDoorbell: crmDoorbell)
         logger.info("collector starting", metadata: [
             "version": "\(TamasCollector.version)", "data": "\(dataDir)", "agents": "\(listen)", "http": "\(http)",
             "fingerprint": "\(fingerprint)", "mutualTLS": "\(clientCa != nil)",

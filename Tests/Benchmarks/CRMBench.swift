@@ -143,7 +143,8 @@ final class CollectorRig: Sendable {
         let doorbell = Doorbell()
         let databasePath = folder.appendingPathComponent("collector.sqlite").path
         let store = try CollectorStore(path: databasePath, extensions: OutboxSchema.extensions, hooks: [OutboxHook(doorbell: doorbell)])
-        let crm = CRMStore(database: store.database, box: try SecretBox(keyFile: SecretBox.keyFile(besideDatabase: databasePath)))
+        let crm = CRMStore(database: store.database, box: try SecretBox(keyFile: SecretBox.keyFile(besideDatabase: databasePath)),
+                           doorbell: doorbell)
         _ = try await crm.add(EndpointDefinition(name: "sink", kind: .webhook, url: sinkURL, user: nil, secret: "bench secret",
                                                  systemKeys: ["bench"], options: EndpointOptions(path: "/hook")))
         let metrics = CollectorMetrics()

@@ -98,6 +98,43 @@ final class CRMIdleLaneTests: XCTestCase {
         XCTAssertTrue(stopped)
     }
 
+    /// What an operator queues again (a parked delivery retried, a replay) goes out at once,
+    /// not at the next poll an hour away.
+    func testRetryingAParkedDeliveryAndAReplayWakeTheIdleLanes() async throws {
+        let refusing = Mutex(true)
+        let received = Mutex<[String]>([])
+        let crm = FakeCRMServer { request in
+            guard !refusing.withLock({ $0 }) else { return FakeAnswer(status: 400, body: "{\"error\":\"unknown field\"}") }
+            received.withLock { $0.append(request.header("Idempotency-Key") ?? "?") }
+            return FakeAnswer(status: 204, body: "")
+        }
+        crm.start()
+        defer { crm.stop() }
+        let collector = try await InProcessCollector("requeue", idlePollInterval: anHour)
+        try await collector.addWebhook("hook", url: crm.url, secret: "s")
+        collector.startDelivery()
+        let call = Calls.missed("requeued")
+        try await collector.ingest(call)
+        let allParked = try await becomesTrue(within: .seconds(30)) { try await collector.admin.parked(name: "hook").count == call.count }
+        XCTAssertTrue(allParked)
+
+        refusing.withLock { $0 = false }
+        for parked in try await collector.admin.parked(name: "hook") {
+            let retried = try await collector.admin.retryParked(name: "hook", id: parked.id)
+            XCTAssertTrue(retried)
+        }
+        let eventIds = call.map(\.eventId)
+        let retriedArrived = await becomesTrue(within: .seconds(30)) { Set(received.withLock { $0 }) == Set(eventIds) }
+        XCTAssertTrue(retriedArrived, "the retried deliveries wait for a poll")
+
+        let replayed = try await collector.admin.replay(name: "hook", since: Timestamp(epochMillis: 0))
+        XCTAssertEqual(replayed, call.count)
+        let replayArrived = await becomesTrue(within: .seconds(30)) { received.withLock { $0 }.count == 2 * call.count }
+        XCTAssertTrue(replayArrived, "the replayed deliveries wait for a poll")
+        let stopped = await collector.stopDelivery()
+        XCTAssertTrue(stopped)
+    }
+
     func testANewSecretSignsTheNextDeliveryOfAnIdleLane() async throws {
         let receiver = SecretCheckingReceiver(knownSecrets: ["first", "second"], accepting: ["first", "second"])
         let collector = try await idleCollector("idle-edit", receiver: receiver, secret: "first")

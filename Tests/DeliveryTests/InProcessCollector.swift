@@ -28,7 +28,8 @@ final class InProcessCollector: Sendable {
                                              logger: Logger(label: "test"))
         service.idlePollInterval = idlePollInterval
         self.service = service
-        admin = CRMStore(database: store.database, box: try SecretBox(keyFile: SecretBox.keyFile(besideDatabase: databasePath)))
+        admin = CRMStore(database: store.database, box: try SecretBox(keyFile: SecretBox.keyFile(besideDatabase: databasePath)),
+                         doorbell: doorbell)
         agent = try await store.enroll(name: "agent", systemKeys: ["office1"]).agent
     }
 
