@@ -62,37 +62,26 @@ final class CRMIdleLaneTests: XCTestCase {
     /// A lane backing off from a CRM that asked for an hour's pause keeps away while new calls
     /// arrive, and delivers at once when the endpoint is resumed.
     func testResumingAnEndpointEndsALanesBackoffAtOnce() async throws {
-        let unavailable = Mutex(true)
-        let answered = Mutex<(refusals: Int, delivered: Set<String>)>((0, []))
-        let crm = FakeCRMServer { request in
-            let eventId = request.header("Idempotency-Key") ?? "?"
-            if unavailable.withLock({ $0 }) {
-                answered.withLock { $0.refusals += 1 }
-                return FakeAnswer(status: 503, body: "{}", retryAfter: "3600")
-            }
-            answered.withLock { _ = $0.delivered.insert(eventId) }
-            return FakeAnswer(status: 204, body: "")
-        }
-        crm.start()
-        defer { crm.stop() }
+        let crm = SwitchableCRM(refusal: FakeAnswer(status: 503, body: "{}", retryAfter: "3600"))
+        defer { crm.server.stop() }
         let collector = try await InProcessCollector("backoff-edit", idlePollInterval: anHour)
-        try await collector.addWebhook("hook", url: crm.url, secret: "s", parallelCalls: 1, maxBackoffSeconds: 3600)
+        try await collector.addWebhook("hook", url: crm.server.url, secret: "s", parallelCalls: 1, maxBackoffSeconds: 3600)
         collector.startDelivery()
         let first = Calls.missed("first")
         try await collector.ingest(first)
-        let refused = await becomesTrue(within: .seconds(30)) { answered.withLock { $0.refusals > 0 } }
+        let refused = await becomesTrue(within: .seconds(30)) { crm.refusals > 0 }
         XCTAssertTrue(refused)
 
-        unavailable.withLock { $0 = false }
+        crm.accept()
         let second = Calls.missed("second", offset: 60)
         try await collector.ingest(second)
         try await Task.sleep(for: .seconds(2))
-        XCTAssertEqual(answered.withLock { $0.delivered }, [], "a new call ended the backoff the CRM asked for")
+        XCTAssertEqual(crm.accepted, [], "a new call ended the backoff the CRM asked for")
 
         try await collector.admin.setPaused(name: "hook", true)
         try await collector.admin.setPaused(name: "hook", false)
         let all = Set((first + second).map(\.eventId))
-        let delivered = await becomesTrue(within: .seconds(30)) { answered.withLock { $0.delivered.isSuperset(of: all) } }
+        let delivered = await becomesTrue(within: .seconds(30)) { Set(crm.accepted).isSuperset(of: all) }
         XCTAssertTrue(delivered, "the lane slept on through the resume")
         let stopped = await collector.stopDelivery()
         XCTAssertTrue(stopped)
@@ -101,35 +90,28 @@ final class CRMIdleLaneTests: XCTestCase {
     /// What an operator queues again (a parked delivery retried, a replay) goes out at once,
     /// not at the next poll an hour away.
     func testRetryingAParkedDeliveryAndAReplayWakeTheIdleLanes() async throws {
-        let refusing = Mutex(true)
-        let received = Mutex<[String]>([])
-        let crm = FakeCRMServer { request in
-            guard !refusing.withLock({ $0 }) else { return FakeAnswer(status: 400, body: "{\"error\":\"unknown field\"}") }
-            received.withLock { $0.append(request.header("Idempotency-Key") ?? "?") }
-            return FakeAnswer(status: 204, body: "")
-        }
-        crm.start()
-        defer { crm.stop() }
+        let crm = SwitchableCRM(refusal: FakeAnswer(status: 400, body: "{\"error\":\"unknown field\"}"))
+        defer { crm.server.stop() }
         let collector = try await InProcessCollector("requeue", idlePollInterval: anHour)
-        try await collector.addWebhook("hook", url: crm.url, secret: "s")
+        try await collector.addWebhook("hook", url: crm.server.url, secret: "s")
         collector.startDelivery()
         let call = Calls.missed("requeued")
         try await collector.ingest(call)
         let allParked = try await becomesTrue(within: .seconds(30)) { try await collector.admin.parked(name: "hook").count == call.count }
         XCTAssertTrue(allParked)
 
-        refusing.withLock { $0 = false }
+        crm.accept()
         for parked in try await collector.admin.parked(name: "hook") {
             let retried = try await collector.admin.retryParked(name: "hook", id: parked.id)
             XCTAssertTrue(retried)
         }
         let eventIds = call.map(\.eventId)
-        let retriedArrived = await becomesTrue(within: .seconds(30)) { Set(received.withLock { $0 }) == Set(eventIds) }
+        let retriedArrived = await becomesTrue(within: .seconds(30)) { Set(crm.accepted) == Set(eventIds) }
         XCTAssertTrue(retriedArrived, "the retried deliveries wait for a poll")
 
         let replayed = try await collector.admin.replay(name: "hook", since: Timestamp(epochMillis: 0))
         XCTAssertEqual(replayed, call.count)
-        let replayArrived = await becomesTrue(within: .seconds(30)) { received.withLock { $0 }.count == 2 * call.count }
+        let replayArrived = await becomesTrue(within: .seconds(30)) { crm.accepted.count == 2 * call.count }
         XCTAssertTrue(replayArrived, "the replayed deliveries wait for a poll")
         let stopped = await collector.stopDelivery()
         XCTAssertTrue(stopped)

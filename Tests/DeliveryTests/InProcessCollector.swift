@@ -131,6 +131,40 @@ final class SecretCheckingReceiver: Sendable {
     func hold(_ eventId: String, until gate: Gate) { book.holding.withLock { $0[eventId] = gate } }
 }
 
+/// A CRM on loopback that gives `refusal` to every request until `accept()`, then accepts,
+/// noting the Idempotency-Key (event id) of each request it accepted.
+final class SwitchableCRM: Sendable {
+    let server: FakeCRMServer
+    private let book: Book
+
+    private final class Book: Sendable {
+        let state = Mutex<(refusing: Bool, refusals: Int, accepted: [String])>((true, 0, []))
+    }
+
+    init(refusal: FakeAnswer) {
+        let book = Book()
+        self.book = book
+        server = FakeCRMServer { request in
+            let refused = book.state.withLock { state -> Bool in
+                if state.refusing {
+                    state.refusals += 1
+                } else {
+                    state.accepted.append(request.header("Idempotency-Key") ?? "?")
+                }
+                return state.refusing
+            }
+            return refused ? refusal : FakeAnswer(status: 204, body: "")
+        }
+        server.start()
+    }
+
+    func accept() { book.state.withLock { $0.refusing = false } }
+
+    var refusals: Int { book.state.withLock { $0.refusals } }
+
+    var accepted: [String] { book.state.withLock { $0.accepted } }
+}
+
 /// Closed until `open()`; `passed()` returns once it is open.
 final class Gate: Sendable {
     private let state = Mutex<(isOpen: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
