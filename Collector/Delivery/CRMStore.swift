@@ -42,9 +42,9 @@ public struct CRMStore: Sendable {
     let box: SecretBox
     /// Rung when an operator queues deliveries again (`replay`, `retryParked`), so idle lanes
     /// take them at once; edits of an endpoint ring through `EndpointEditObserver` instead.
-    let doorbell: Doorbell?
+    let doorbell: Doorbell
 
-    public init(database: DatabasePool, box: SecretBox, doorbell: Doorbell?) {
+    public init(database: DatabasePool, box: SecretBox, doorbell: Doorbell) {
         self.database = database
         self.box = box
         self.doorbell = doorbell
@@ -147,7 +147,7 @@ public struct CRMStore: Sendable {
                 """, arguments: [id, endpoint])
             return (endpoint, db.changesCount == 1)
         }
-        if requeued { doorbell?.ring(endpointId: endpoint) }
+        if requeued { doorbell.ring(endpointId: endpoint) }
         return requeued
     }
 
@@ -177,7 +177,7 @@ public struct CRMStore: Sendable {
             }
             return (endpoint, queued)
         }
-        if queued > 0 { doorbell?.ring(endpointId: endpoint) }
+        if queued > 0 { doorbell.ring(endpointId: endpoint) }
         return queued
     }
 

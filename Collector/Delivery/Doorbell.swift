@@ -74,10 +74,6 @@ public final class Doorbell: Sendable {
         await wait(after: ticket, editsOnly: true, atMost: timeout)
     }
 
-    func hasRung(after ticket: Ticket) -> Bool {
-        bells.withLock { ($0.byEndpoint[ticket.endpointId]?.rings ?? 0) != ticket.rings }
-    }
-
     private func wait(after ticket: Ticket, editsOnly: Bool, atMost timeout: Duration) async {
         guard !bells.withLock({ Self.hasChanged($0.byEndpoint[ticket.endpointId], since: ticket, editsOnly: editsOnly) }) else {
             return

@@ -104,6 +104,10 @@ final class AMIAgentConfigTests: XCTestCase {
         XCTAssertThrowsError(try AMIAgentSettings.read(AgentConfig.load(path: badVersion))) { error in
             XCTAssertTrue("\(error)".contains("ami.version: must be one of auto, 1.4, 1.8, 11, 13+, not '12'"), "\(error)")
         }
+        let emptyRange = try writeAgentConfig(base + "ami:\n  username: crm\n  secret: abc\n  extensionDigitsMin: 6\n")
+        XCTAssertThrowsError(try AMIAgentSettings.read(AgentConfig.load(path: emptyRange))) { error in
+            XCTAssertTrue("\(error)".contains("ami.extensionDigitsMax: the shortest (6 digits) is longer than the longest (5)"), "\(error)")
+        }
         let longDelay = try writeAgentConfig(base + "ami:\n  username: crm\n  secret: abc\n  recordingSearchDelaySeconds: 900\n")
         XCTAssertThrowsError(try AMIAgentSettings.read(AgentConfig.load(path: longDelay))) { error in
             XCTAssertTrue("\(error)".contains("ami.recordingSearchDelaySeconds: must be a number between 0.0 and 600.0, not '900'"), "\(error)")

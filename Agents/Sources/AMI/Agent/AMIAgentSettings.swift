@@ -52,7 +52,9 @@ public struct AMIAgentSettings: Sendable {
         }
         let digitsMin = try section.int("extensionDigitsMin", default: rules.extensionDigitsMin, range: AMIChannelRules.extensionDigitsRange)
         let digitsMax = try section.int("extensionDigitsMax", default: rules.extensionDigitsMax, range: AMIChannelRules.extensionDigitsRange)
-        guard digitsMin <= digitsMax else { throw section.error("extensionDigitsMax", "must not be below extensionDigitsMin (\(digitsMin))") }
+        if let problem = AMIChannelRules.extensionDigitsProblem(min: digitsMin, max: digitsMax) {
+            throw section.error("extensionDigitsMax", problem)
+        }
         let settings = AMISettings(
             systemKey: config.system.key,
             host: try section.string("host", default: defaults.host),
