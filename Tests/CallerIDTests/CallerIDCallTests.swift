@@ -74,6 +74,63 @@ final class CallerIDCallTests: XCTestCase {
         XCTAssertEqual(events.first?.durationSec, 90)
     }
 
+    /// A line only rings on-hook, so a ring on a line still thought off-hook ends the call whose
+    /// hang-up record was lost, at the ring, instead of losing the next call to "unexpected ring".
+    /// The caller ID that came just before the ring belongs to the new call.
+    func testARingAfterALostHangUpEndsTheTalkingCallAndStartsTheNextWithItsCallerID() throws {
+        var decoder = CallerIDDecoder(settings: segalSettings())
+        let events = feed(&decoder, [
+            (0, "L1C09121234567@"), (1, "L1R01@"), (5, "L1HF@"),
+            (300, "L1C09351112233@"), (301, "L1R01@"), (305, "L1HF@"), (400, "L1HND: T0135@"),
+        ], endAt: 500)
+        for event in events { XCTAssertNoThrow(try event.validate()) }
+        let calls = calls(in: events)
+        XCTAssertEqual(calls.map(\.from), ["+989121234567", "+989351112233"])
+        XCTAssertEqual(calls.map(\.disposition), [.answered, .answered])
+        let lost = try XCTUnwrap(calls.first)
+        XCTAssertEqual(lost.endedAt, testStart.adding(seconds: 301), "ended by the ring at the latest")
+        XCTAssertEqual(lost.durationSec, 296)
+        let lostEnd = try XCTUnwrap(events.first { $0.callId == lost.callId && $0.type == .callEnded })
+        XCTAssertTrue(lostEnd.detail?.contains("hang-up record was not seen") ?? false, "\(lostEnd.detail ?? "")")
+        let next = try XCTUnwrap(calls.last)
+        XCTAssertEqual(next.startedAt, testStart.adding(seconds: 300), "the next call starts with its caller ID")
+        XCTAssertEqual(next.answeredAt, testStart.adding(seconds: 305))
+        XCTAssertEqual(next.durationSec, 95)
+        XCTAssertNotEqual(lost.callId, next.callId)
+        XCTAssertEqual(events.filter { $0.type == .lineUnparsed }.map(\.raw), ["L1C09351112233"],
+                       "only the caller ID, read as call waiting when it came, stays unexplained")
+    }
+
+    func testARingAfterALostHangUpEndsADialedCallAndAHandsetLiftedWithoutDigitsIsNoCall() {
+        var decoder = CallerIDDecoder(settings: segalSettings())
+        let events = feed(&decoder, [
+            (0, "L1HF@"), (2, "L1D0@"), (2, "L1D2@"), (3, "L1D1@"), (3, "L1D8@"), (4, "L1D8@"), (4, "L1D7@"),
+            (5, "L1D7@"), (5, "L1D6@"), (6, "L1D6@"), (6, "L1D5@"), (7, "L1D5@"),
+            (100, "L1R01@"), (104, "L1R02@"),
+            (200, "L2HF@"), (260, "L2R01@"), (264, "L2R02@"),
+        ], endAt: 400)
+        let calls = calls(in: events)
+        XCTAssertEqual(calls.map(\.direction), [.outbound, .inbound, .inbound])
+        XCTAssertEqual(calls.map(\.line), ["1", "1", "2"])
+        XCTAssertEqual(calls.first?.to, "+982188776655")
+        XCTAssertEqual(calls.first?.endedAt, testStart.adding(seconds: 100))
+        XCTAssertEqual(calls.dropFirst().map(\.disposition), [.missed, .missed])
+        XCTAssertEqual(calls.dropFirst().map(\.startedAt), [testStart.adding(seconds: 100), testStart.adding(seconds: 260)])
+        XCTAssertFalse(events.contains { $0.type == .lineUnparsed }, "\(events.map(\.reason))")
+    }
+
+    /// A caller ID while off-hook with no ring after it is call waiting: the talking call goes on.
+    func testACallerIDWhileTalkingWithoutARingLeavesTheCallAlone() {
+        var decoder = CallerIDDecoder(settings: segalSettings())
+        let events = feed(&decoder, [
+            (0, "L1C09121234567@"), (1, "L1R01@"), (5, "L1HF@"), (30, "L1C09351112233@"),
+            (100, "L1R01@"), (104, "L1HF@"), (160, "L1HND: T0056@"),
+        ], endAt: 300)
+        let calls = calls(in: events)
+        XCTAssertEqual(calls.map(\.from), ["+989121234567", nil], "a caller ID 70 s before the ring is not the new call's")
+        XCTAssertEqual(calls.first?.endedAt, testStart.adding(seconds: 100))
+    }
+
     func testSegalDurationReadings() {
         XCTAssertEqual(SegalDuration(field: "0257", format: .minutesSeconds).seconds, 177)
         XCTAssertEqual(SegalDuration(field: "0257", format: .seconds).seconds, 257)

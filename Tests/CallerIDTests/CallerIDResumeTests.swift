@@ -36,6 +36,16 @@ final class CallerIDResumeTests: XCTestCase {
         try assertResumingGivesTheUninterruptedRun(segalSettings(), segalSteps, endAt: 200)
     }
 
+    /// The hang-up of line 1's call is lost; the next call's caller ID arrives while the line
+    /// still looks off-hook, and its ring proves the line on-hook.
+    func testACallStartedByACallerIDBeforeALostHangUpWasProvenKeepsItsIdsAcrossRestarts() throws {
+        let steps: [(Int, String)] = [
+            (0, "L1C09121234567@"), (1, "L1R01@"), (5, "L1HF@"), (6, "L1D5@"),
+            (300, "L1C09351112233@"), (301, "L1R01@"), (303, "L1R02@"), (305, "L1HF@"), (400, "L1HND: T0095@"),
+        ]
+        try assertResumingGivesTheUninterruptedRun(segalSettings(), steps, endAt: 500)
+    }
+
     func testDanjehResumedAfterAnyRecordGivesTheUninterruptedRun() throws {
         try assertResumingGivesTheUninterruptedRun(segalSettings { $0.protocol = .danjeh }, danjehSteps, endAt: 200)
     }

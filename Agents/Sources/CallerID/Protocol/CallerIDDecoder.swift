@@ -135,12 +135,23 @@ public struct CallerIDDecoder: SourceStateMachine, Sendable {
     /// while leaving out one that did change the call (a later ring time) is not.
     private mutating func keepForResume(_ record: CallerIDOpenCalls.Record, lines: [String]) {
         for line in Set(lines) {
-            guard let callId = tracker.calls[line]?.callId else { continue }
-            var kept = openCallRecords[line].flatMap { $0.callId == callId ? $0 : nil } ?? CallRecords(callId: callId, records: [])
+            guard let call = tracker.calls[line] else { continue }
+            var kept = openCallRecords[line].flatMap { $0.callId == call.callId ? $0 : nil }
+                ?? CallRecords(callId: call.callId, records: earlierRecords(of: call, keptFor: line, before: record))
             kept.records.append(record)
             if kept.records.count > Self.maxRecordsKeptPerCall { kept.records.remove(at: 1) }
             openCallRecords[line] = kept
         }
+    }
+
+    /// A call can start at a record kept for the call before it on the line (a caller ID that
+    /// came while that call's hang-up record was missing): the new call's records start with the
+    /// one holding its first position.
+    private func earlierRecords(of call: ActiveCall, keptFor line: String,
+                                before record: CallerIDOpenCalls.Record) -> [CallerIDOpenCalls.Record] {
+        guard call.firstOrdinal <= record.ordinalBefore, let earlier = openCallRecords[line]?.records,
+              let first = earlier.lastIndex(where: { $0.ordinalBefore < call.firstOrdinal }) else { return [] }
+        return Array(earlier[first...])
     }
 
     private mutating func dropRecordsOfEndedCalls() {

@@ -5,6 +5,8 @@ struct ActiveCall: Sendable {
     enum Phase: Sendable { case ringing, talking, dialing }
 
     var callId: String
+    /// The stream position of the call's first record.
+    var firstOrdinal: Int
     var line: String
     var direction: Direction
     var phase: Phase
@@ -19,6 +21,16 @@ struct ActiveCall: Sendable {
     /// The number the box itself reported at hang-up (Segal `HND:`), preferred over `digits`.
     var reportedDialed: String?
     var callerIDMissingReported = false
+    /// The last caller ID that came while the line was off-hook: call waiting, or the first
+    /// record of the next call when this call's hang-up record was lost.
+    var callerIDWhileOffHook: WaitingCallerID?
+
+    struct WaitingCallerID: Sendable {
+        var number: String
+        var raw: String
+        var at: Timestamp
+        var ordinal: Int
+    }
 
     var dialedNumber: String { reportedDialed.flatMap { $0.isEmpty ? nil : $0 } ?? digits }
 }
@@ -85,8 +97,8 @@ struct LineCallTracker: Sendable {
             calls[line] = call
             return []
         case .ring(let line, let count):
-            return ring(line: line, count: count, raw: raw, now: now, ordinal: ordinal) ?? unexpected(
-                "ring while line \(line) is off-hook")
+            return endCallWhoseHangUpWasLost(line: line, now: now, cause: cause)
+                + ring(line: line, count: count, raw: raw, now: now, ordinal: ordinal)
         case .offHook(let line):
             return offHook(line: line, raw: raw, now: now, ordinal: ordinal) ?? unexpected(
                 "off-hook while line \(line) is already off-hook")
@@ -110,13 +122,17 @@ struct LineCallTracker: Sendable {
 
     private mutating func startCall(line: String, direction: Direction, phase: ActiveCall.Phase, now: Timestamp, ordinal: Int) -> ActiveCall {
         ActiveCall(
-            callId: factory.callId(line: line, firstRecordAt: now, ordinal: ordinal), line: line,
+            callId: factory.callId(line: line, firstRecordAt: now, ordinal: ordinal), firstOrdinal: ordinal, line: line,
             direction: direction, phase: phase, startedAt: now, lastRingAt: now)
     }
 
     private mutating func callerID(line: String, number: String, raw: String, now: Timestamp, ordinal: Int) -> [CallEvent]? {
         var call = calls[line] ?? startCall(line: line, direction: .inbound, phase: .ringing, now: now, ordinal: ordinal)
-        guard call.phase == .ringing else { return nil }
+        guard call.phase == .ringing else {
+            call.callerIDWhileOffHook = .init(number: number, raw: raw, at: now, ordinal: ordinal)
+            calls[line] = call
+            return nil
+        }
         call.lastRingAt = now
         let changed = call.callerRaw != number
         if call.callerRaw != nil, changed {
@@ -132,9 +148,26 @@ struct LineCallTracker: Sendable {
         return announce ? [factory.ringing(call, at: now, raw: raw, cause: String(ordinal))] : []
     }
 
-    private mutating func ring(line: String, count: Int?, raw: String, now: Timestamp, ordinal: Int) -> [CallEvent]? {
+    /// A line only rings on-hook: a ring on a line still thought off-hook proves that the call
+    /// on it ended and its hang-up record was lost (on the wire, or while no agent was reading).
+    /// That call ends at the ring, the latest it can have ended, and says so. A caller ID that
+    /// came just before the ring, while the line still looked off-hook, belongs to the new call.
+    private mutating func endCallWhoseHangUpWasLost(line: String, now: Timestamp, cause: String) -> [CallEvent] {
+        guard let call = calls[line], call.phase != .ringing else { return [] }
+        var events = hangUp(line: line, dialed: nil, duration: nil, raw: "", now: now, cause: cause)
+        for index in events.indices where events[index].type == .callEnded {
+            events[index].detail = "the hang-up record was not seen: line \(line) rang again, which it only does "
+                + "on-hook, so the call had ended by then; its end time and duration are upper bounds"
+        }
+        if let waiting = call.callerIDWhileOffHook, waiting.at.seconds(until: now) < ringTimeoutSeconds {
+            events += callerID(line: line, number: waiting.number, raw: waiting.raw, now: waiting.at,
+                               ordinal: waiting.ordinal) ?? []
+        }
+        return events
+    }
+
+    private mutating func ring(line: String, count: Int?, raw: String, now: Timestamp, ordinal: Int) -> [CallEvent] {
         var call = calls[line] ?? startCall(line: line, direction: .inbound, phase: .ringing, now: now, ordinal: ordinal)
-        guard call.phase == .ringing else { return nil }
         call.lastRingAt = now
         call.ringCount = max(call.ringCount + 1, count ?? 0)
         var events: [CallEvent] = []
@@ -181,7 +214,8 @@ struct LineCallTracker: Sendable {
             // The agent started during a call: Segal's HND alone still describes an outbound call.
             guard let dialed, !dialed.isEmpty, let duration else { return [] }
             var lateCall = ActiveCall(
-                callId: factory.callId(line: line, firstRecordAt: now, ordinal: Int(cause) ?? 0), line: line,
+                callId: factory.callId(line: line, firstRecordAt: now, ordinal: Int(cause) ?? 0),
+                firstOrdinal: Int(cause) ?? 0, line: line,
                 direction: .outbound, phase: .dialing, startedAt: now.adding(seconds: -duration.seconds),
                 lastRingAt: now)
             lateCall.reportedDialed = dialed
