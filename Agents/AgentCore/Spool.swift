@@ -34,6 +34,8 @@ public actor Spool {
     public nonisolated let spoolId: String
     public nonisolated let settings: SpoolSettings
     private let database: DatabasePool
+    /// Held, never read: the spool's path stays locked for as long as the spool exists.
+    private let lock: SpoolLock
     private var backlog: Int
     private var lastSequence: UInt64
     private var listeners: [UUID: AsyncStream<UInt64>.Continuation] = [:]
@@ -41,6 +43,7 @@ public actor Spool {
     public static func open(_ settings: SpoolSettings) async throws -> Spool {
         let folder = URL(fileURLWithPath: settings.path).deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let lock = try SpoolLock(spoolPath: settings.path)
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -62,11 +65,14 @@ public actor Spool {
             let last = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'spool'") ?? 0
             return (id, count, UInt64(last))
         }
-        return Spool(database: database, settings: settings, spoolId: spoolId, backlog: backlog, lastSequence: last)
+        return Spool(database: database, lock: lock, settings: settings, spoolId: spoolId, backlog: backlog,
+                     lastSequence: last)
     }
 
-    private init(database: DatabasePool, settings: SpoolSettings, spoolId: String, backlog: Int, lastSequence: UInt64) {
+    private init(database: DatabasePool, lock: SpoolLock, settings: SpoolSettings, spoolId: String, backlog: Int,
+                 lastSequence: UInt64) {
         self.database = database
+        self.lock = lock
         self.settings = settings
         self.spoolId = spoolId
         self.backlog = backlog

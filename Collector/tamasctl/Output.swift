@@ -36,6 +36,8 @@ struct Enrollment: Decodable {
     var collectorAddress: String
     var collectorFingerprint: String?
 
+    static let spoolFolder = "/var/lib/tamas-agent"
+
     func configuration(systemKey: String) -> String {
         var lines = [
             "collector:",
@@ -44,7 +46,8 @@ struct Enrollment: Decodable {
             "  secret: \(secret)",
         ]
         if let collectorFingerprint { lines.append("  fingerprint: \(collectorFingerprint)") }
-        lines += ["spool:", "  path: /var/lib/tamas-agent/spool.sqlite", "system:", "  key: \(systemKey)", ""]
+        // A spool per agent: two agents on one host must never share one (the spool refuses it).
+        lines += ["spool:", "  path: \(Self.spoolFolder)/spool-\(name).sqlite", "system:", "  key: \(systemKey)", ""]
         return lines.joined(separator: "\n")
     }
 }

@@ -68,6 +68,26 @@ final class SpoolTests: XCTestCase {
         XCTAssertEqual(saved, "line one\nline two")
     }
 
+    /// Two agents given one spool path would both send every row and overwrite each other's
+    /// saved source state: the second open is refused, naming the process that holds it, and the
+    /// path is free again once the first spool is gone.
+    func testASpoolOpenElsewhereIsRefusedUntilItCloses() async throws {
+        let path = spoolPath()
+        var first: Spool? = try await Spool.open(SpoolSettings(path: path))
+        do {
+            _ = try await Spool.open(SpoolSettings(path: path))
+            XCTFail("a second open of the same spool must fail")
+        } catch let error as SpoolInUse {
+            XCTAssertEqual(error.holder, getpid())
+            XCTAssertTrue(error.description.contains("in use by process \(getpid())"), error.description)
+            XCTAssertTrue(error.description.contains("each agent needs a spool path of its own"), error.description)
+        }
+        XCTAssertNotNil(first)
+        first = nil
+        let reopened = try await Spool.open(SpoolSettings(path: path))
+        XCTAssertFalse(reopened.spoolId.isEmpty)
+    }
+
     func testANewSpoolFileHasANewIdentity() async throws {
         let first = try await Spool.open(SpoolSettings(path: spoolPath()))
         let second = try await Spool.open(SpoolSettings(path: spoolPath()))

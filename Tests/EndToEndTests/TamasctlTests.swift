@@ -71,10 +71,12 @@ final class TamasctlTests: XCTestCase {
         XCTAssertTrue(printedValue("address")?.hasSuffix(":\(collector.agentPort)") == true, printedText)
 
         let printedConfiguration = try XCTUnwrap(printedText.range(of: "collector:").map { String(printedText[$0.lowerBound...]) })
+        XCTAssertTrue(printedConfiguration.contains("  path: /var/lib/tamas-agent/spool-shiraz-pbx.sqlite\n"),
+                      "each agent gets a spool of its own: \(printedConfiguration)")
         let feed = try GrowingFile(folder.appendingPathComponent("feed.jsonl"))
         let config = folder.appendingPathComponent("shiraz.yaml")
         let configText = printedConfiguration
-            .replacingOccurrences(of: "/var/lib/tamas-agent/spool.sqlite", with: folder.appendingPathComponent("spool.sqlite").path)
+            .replacingOccurrences(of: "/var/lib/tamas-agent/spool-shiraz-pbx.sqlite", with: folder.appendingPathComponent("spool.sqlite").path)
             + "jsonl:\n  input: \(feed.url.path)\n  follow: true\n"
         try configText.write(to: config, atomically: false, encoding: .utf8)
         chmod(config.path, 0o600)
@@ -97,5 +99,26 @@ final class TamasctlTests: XCTestCase {
             return contents.range(of: Data(secret.utf8)) != nil
         }
         XCTAssertEqual(stored, [], "files in the collector's data folder holding the secret in clear")
+    }
+
+    /// Configs made by `agents add` give each agent its own spool; a second agent pointed at a
+    /// spool already in use stops at start and names the agent process that has it, instead of
+    /// sending the same rows again and overwriting the first one's saved state.
+    func testASecondAgentGivenTheSameSpoolStopsAndNamesTheFirst() throws {
+        let folder = try temporaryFolder("e2e-spool-lock")
+        let collector = try CollectorUnderTest(name: "e2e-spool-lock")
+        let feed = try GrowingFile(folder.appendingPathComponent("feed.jsonl"))
+        let config = try collector.enrollAgent("yazd-pbx", systems: ["office9"], folder: folder,
+                                               extra: "jsonl:\n  input: \(feed.url.path)\n  follow: true\n")
+        let first = try ChildProcess("tamas-agent", ["jsonl", "--config", config.path], name: "first agent")
+        first.waitForLog("agent starting", timeout: 20)
+        let second = try ChildProcess("tamas-agent", ["jsonl", "--config", config.path], name: "second agent")
+        XCTAssertTrue(second.waitForExit(timeout: 20), "the second agent stops:\n\(second.log.suffix(2000))")
+        XCTAssertNotEqual(second.exitCode, 0)
+        XCTAssertTrue(second.log.contains("is in use by process \(first.pid)"), second.log.suffix(2000).description)
+        feed.append(try SampleTraffic(systemKey: "office9", count: 5).lines())
+        XCTAssertTrue(try eventually(timeout: 20) { try collector.status()["events"] as? Int == 5 + 1 },
+                      "the first agent goes on:\n\(first.log.suffix(2000))")
+        first.terminate()
     }
 }

@@ -50,7 +50,7 @@ public final class CollectorUnderTest {
         let config = folder.appendingPathComponent("\(name).yaml")
         try tamasctl(["agents", "add", name, "--config-out", config.path] + systems.flatMap { ["--system", $0] })
         var text = try String(contentsOf: config, encoding: .utf8)
-        text = text.replacingOccurrences(of: "/var/lib/tamas-agent/spool.sqlite", with: folder.appendingPathComponent("\(name)-spool.sqlite").path)
+        text = text.replacingOccurrences(of: "/var/lib/tamas-agent/spool-\(name).sqlite", with: folder.appendingPathComponent("\(name)-spool.sqlite").path)
         if let spoolCapacity { text = text.replacingOccurrences(of: "spool:\n", with: "spool:\n  capacity: \(spoolCapacity)\n") }
         text += extra
         try text.write(to: config, atomically: false, encoding: .utf8)
