@@ -100,7 +100,8 @@ public actor Uplink {
             let report = await spool.report()
             try await outbound.write(.hello(Hello(
                 agentId: collector.agentId, secret: collector.secret, kind: identity.kind, version: identity.version,
-                systemKeys: identity.systemKeys, spoolId: spool.spoolId, spool: report, host: identity.host)))
+                systemKeys: identity.systemKeys, spoolId: spool.spoolId, spool: report, host: identity.host,
+                commands: commands.flatMap(\.commandNames).sorted())))
             var messages = inbound.makeAsyncIterator()
             let welcome: Welcome
             switch try await messages.next() {

@@ -16,19 +16,24 @@ public actor AgentRegistry {
         public var deviceState: String?
         public var lastInputAt: Timestamp?
         public var systemKeys: [String]
+        public var kind: String
+        /// What the agent said it executes; nil for an agent older than that announcement.
+        public var commands: Set<String>?
         let connection: UUID
         let send: @Sendable (LinkMessage) async throws -> Void
         public let close: @Sendable () -> Void
     }
 
     public enum CommandError: Error, CustomStringConvertible {
-        case notConnected(String)
+        case noAgentRuns(command: String, system: String, connected: [String])
         case timedOut(String, seconds: Double)
         case disconnected(String)
 
         public var description: String {
             switch self {
-            case .notConnected(let who): "no connected agent serves \(who)"
+            case .noAgentRuns(let command, let system, let connected):
+                "no connected agent of system '\(system)' runs '\(command)'"
+                    + (connected.isEmpty ? "" : " (connected: \(connected.joined(separator: ", ")))")
             case .timedOut(let name, let seconds): "agent '\(name)' did not answer within \(seconds) s"
             case .disconnected(let name): "agent '\(name)' disconnected before answering"
             }
@@ -80,8 +85,15 @@ public actor AgentRegistry {
 
     public func snapshot() -> [String: Live] { live }
 
-    public func connectedAgent(servingSystem systemKey: String) -> Live? {
-        live.values.sorted { $0.connectedSince < $1.connectedSince }.first { $0.systemKeys.contains(systemKey) }
+    /// The agent of `systemKey` to run `command`: one that announced it, else one too old to
+    /// announce anything (it answers for itself), the longest connected first. A system often
+    /// has several agents (the PBX's and a Telsa recorder's), and only some of them can, say,
+    /// place a call.
+    public func agent(toRun command: String, forSystem systemKey: String) throws(CommandError) -> Live {
+        let serving = live.values.filter { $0.systemKeys.contains(systemKey) }.sorted { $0.connectedSince < $1.connectedSince }
+        if let announced = serving.first(where: { $0.commands?.contains(command) == true }) { return announced }
+        if let unannounced = serving.first(where: { $0.commands == nil }) { return unannounced }
+        throw .noAgentRuns(command: command, system: systemKey, connected: serving.map { "\($0.name) (\($0.kind))" })
     }
 
     public func connectedAgent(id: String) -> Live? {

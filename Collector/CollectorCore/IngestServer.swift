@@ -164,7 +164,8 @@ struct AgentSession: Sendable {
         let connection = UUID()
         let entry = AgentRegistry.Live(
             agentId: agent.id, name: agent.name, remoteAddress: remote, connectedSince: Timestamp(date: Date()),
-            spool: hello.spool, deviceState: nil, systemKeys: agent.systemKeys, connection: connection,
+            spool: hello.spool, deviceState: nil, systemKeys: agent.systemKeys, kind: hello.kind,
+            commands: hello.commands.map(Set.init), connection: connection,
             send: { try await outbound.write($0) }, close: { channel.close(promise: nil) })
         if await server.registry.register(entry) != nil {
             logger.notice("agent reconnected; closing its previous connection", metadata: ["agent": "\(agent.name)"])

@@ -65,8 +65,11 @@ struct CallControlRoutes: Sendable {
     }
 
     private func run(system: String, name: String, arguments: [String: String], timeout: Double?) async throws -> Response {
-        guard let agent = await registry.connectedAgent(servingSystem: system) else {
-            throw HTTPError(.conflict, message: "no connected agent serves system '\(system)'")
+        let agent: AgentRegistry.Live
+        do {
+            agent = try await registry.agent(toRun: name, forSystem: system)
+        } catch {
+            throw HTTPError(.conflict, message: error.description)
         }
         let command = Command(id: UUID().uuidString, name: name, arguments: arguments)
         do {

@@ -66,9 +66,12 @@ public struct Hello: Codable, Equatable, Sendable {
     public var spoolId: String
     public var spool: SpoolReport
     public var host: String?
+    /// The commands this agent executes (originate, spy, fetch-recording...), so the collector
+    /// sends a command only to an agent that can run it. Absent from agents older than the field.
+    public var commands: [String]?
 
     public init(protocolVersion: Int = LinkProtocol.version, agentId: String, secret: String, kind: String, version: String,
-                systemKeys: [String], spoolId: String, spool: SpoolReport, host: String? = nil) {
+                systemKeys: [String], spoolId: String, spool: SpoolReport, host: String? = nil, commands: [String]? = nil) {
         self.protocolVersion = protocolVersion
         self.agentId = agentId
         self.secret = secret
@@ -78,6 +81,7 @@ public struct Hello: Codable, Equatable, Sendable {
         self.spoolId = spoolId
         self.spool = spool
         self.host = host
+        self.commands = commands
     }
 }
 

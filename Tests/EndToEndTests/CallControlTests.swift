@@ -2,16 +2,22 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import NIOCore
+import TamasLink
 import TestSupport
 import XCTest
 
-/// POST /api/v1/originate and /spy reach the agent that serves the system over the command
-/// channel, and its answer (here: a jsonl agent that cannot dial) comes back to the caller.
+/// POST /api/v1/originate and /spy reach, over the command channel, an agent of the system that
+/// runs the command, and its answer comes back to the caller.
 final class CallControlTests: XCTestCase {
     func post(_ collector: CollectorUnderTest, _ path: String, _ body: [String: String], token given: String? = nil) async throws -> (Int, [String: Any]) {
-        var request = URLRequest(url: try XCTUnwrap(URL(string: collector.url + path)))
-        request.httpMethod = "POST"
         let token = try given ?? String(contentsOf: collector.dataDir.appendingPathComponent("admin.token"), encoding: .utf8)
+        return try await Self.post(url: collector.url + path, body, token: token)
+    }
+
+    static func post(url: String, _ body: [String: String], token: String) async throws -> (Int, [String: Any]) {
+        var request = URLRequest(url: try XCTUnwrap(URL(string: url)))
+        request.httpMethod = "POST"
         request.setValue("Bearer \(token.trimmingCharacters(in: .whitespacesAndNewlines))", forHTTPHeaderField: "Authorization")
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.httpBody = try JSONSerialization.data(withJSONObject: body)
@@ -31,24 +37,23 @@ final class CallControlTests: XCTestCase {
         XCTAssertTrue(try eventually(timeout: 20) { try collector.agents().first?["connected"] as? Bool == true }, agent.log)
 
         let (status, answer) = try await post(collector, "/api/v1/originate", ["systemKey": "office7", "extension": "201", "number": "09121234567"])
-        XCTAssertEqual(status, 422)
-        XCTAssertEqual(answer["agent"] as? String, "office-agent")
-        XCTAssertEqual(answer["ok"] as? Bool, false)
-        XCTAssertTrue((answer["error"] as? String)?.contains("does not support 'originate'") == true, "\(answer)")
+        XCTAssertEqual(status, 409, "a jsonl agent announced that it cannot dial")
+        XCTAssertEqual((answer["error"] as? [String: Any])?["message"] as? String,
+                       "no connected agent of system 'office7' runs 'originate' (connected: office-agent (jsonl))")
 
         let (spyStatus, spyAnswer) = try await post(collector, "/api/v1/whisper", ["systemKey": "office7", "supervisor": "200", "target": "201"])
-        XCTAssertEqual(spyStatus, 422)
-        XCTAssertTrue((spyAnswer["error"] as? String)?.contains("does not support 'spy'") == true, "\(spyAnswer)")
+        XCTAssertEqual(spyStatus, 409)
+        XCTAssertTrue(((spyAnswer["error"] as? [String: Any])?["message"] as? String)?.contains("runs 'spy'") == true, "\(spyAnswer)")
 
         let (unserved, message) = try await post(collector, "/api/v1/originate", ["systemKey": "nowhere", "extension": "201", "number": "0912"])
         XCTAssertEqual(unserved, 409)
-        XCTAssertEqual((message["error"] as? [String: Any])?["message"] as? String, "no connected agent serves system 'nowhere'")
+        XCTAssertEqual((message["error"] as? [String: Any])?["message"] as? String, "no connected agent of system 'nowhere' runs 'originate'")
 
         let crmToken = try collector.tamasctl(["tokens", "add", "payamgostar-main"]).trimmingCharacters(in: .whitespacesAndNewlines)
         XCTAssertEqual(crmToken.count, 64)
         let (withToken, _) = try await post(collector, "/api/v1/originate", ["systemKey": "office7", "extension": "201", "number": "0912"],
                                             token: crmToken)
-        XCTAssertEqual(withToken, 422, "a CRM's API token reaches call control")
+        XCTAssertEqual(withToken, 409, "a CRM's API token reaches call control")
         let (adminOnly, _) = try await post(collector, "/api/v1/agents", ["name": "sneaky", "systemKeys": "x"], token: crmToken)
         XCTAssertEqual(adminOnly, 401, "an API token cannot use the admin API")
         let (forged, _) = try await post(collector, "/api/v1/originate", ["systemKey": "office7", "extension": "201", "number": "0912"],
@@ -59,5 +64,51 @@ final class CallControlTests: XCTestCase {
         let (revoked, _) = try await post(collector, "/api/v1/originate", ["systemKey": "office7", "extension": "201", "number": "0912"],
                                           token: crmToken)
         XCTAssertEqual(revoked, 401)
+    }
+
+    /// A system usually has several agents (the PBX's, a Telsa recorder's); a command goes to
+    /// the one that announced it runs it, even when another agent of the system connected first.
+    func testACommandSkipsAnOlderAgentOfTheSystemThatCannotRunIt() async throws {
+        let folder = try temporaryFolder("e2e-control-route")
+        let collector = try CollectorUnderTest(name: "e2e-control-route")
+        let feed = folder.appendingPathComponent("feed.jsonl")
+        FileManager.default.createFile(atPath: feed.path, contents: nil)
+        let config = try collector.enrollAgent("recorder", systems: ["office7"], folder: folder,
+                                               extra: "jsonl:\n  input: \(feed.path)\n  follow: true\n")
+        let older = try ChildProcess("tamas-agent", ["jsonl", "--config", config.path])
+        XCTAssertTrue(try eventually(timeout: 20) { try collector.agents().first?["connected"] as? Bool == true }, older.log)
+
+        let enrollment = try JSONSerialization.jsonObject(with: Data(
+            try collector.tamasctl(["agents", "add", "dialer", "--system", "office7", "--json"]).utf8)) as? [String: Any]
+        let agentId = try XCTUnwrap(enrollment?["agentId"] as? String)
+        let secret = try XCTUnwrap(enrollment?["secret"] as? String)
+        let fingerprint = try LinkTLS.fingerprint(pem: String(contentsOf: collector.dataDir.appendingPathComponent("tls/collector.crt"), encoding: .utf8))
+        let originateURL = collector.url + "/api/v1/originate"
+        let adminToken = try String(contentsOf: collector.dataDir.appendingPathComponent("admin.token"), encoding: .utf8)
+        let link = try await connectLinkClient(port: collector.agentPort, fingerprint: fingerprint)
+        let (status, answer, received) = try await link.executeThenClose { inbound, outbound in
+            try await outbound.write(try frame(.hello(Hello(
+                agentId: agentId, secret: secret, kind: "ami", version: "0.1.0", systemKeys: ["office7"],
+                spoolId: UUID().uuidString, spool: SpoolReport(backlog: 0, capacity: 1000, state: "ok"), commands: ["originate"]))))
+            var messages = inbound.makeAsyncIterator()
+            guard case .welcome? = try await messages.next() else { return (0, [String: Any](), nil as Command?) }
+            async let posted = Self.post(url: originateURL, ["systemKey": "office7", "extension": "201", "number": "0912"],
+                                         token: adminToken)
+            var command: Command?
+            while let message = try await messages.next() {
+                guard case .command(let received) = message else { continue }
+                command = received
+                try await outbound.write(try frame(.result(CommandResult(id: received.id, ok: true, output: "answered"))))
+                break
+            }
+            let (status, answer) = try await posted
+            return (status, answer, command)
+        }
+        XCTAssertEqual(received?.name, "originate")
+        XCTAssertEqual(received?.arguments, ["from": "201", "to": "0912"])
+        XCTAssertEqual(status, 200)
+        XCTAssertEqual(answer["agent"] as? String, "dialer")
+        XCTAssertEqual(answer["outcome"] as? String, "answered")
+        XCTAssertTrue(older.isRunning)
     }
 }
