@@ -29,7 +29,7 @@ public enum SerialError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .cannotOpen(path, code):
             "cannot open \(path): \(Self.explain(code))"
         case let .notASerialPort(path):
-            "cannot use \(path): not a serial port (check setting serial.path)"
+            "cannot use \(path): not a serial port (check the serial: port: setting)"
         case let .cannotConfigure(path, code):
             "cannot configure \(path): \(Self.explain(code))"
         case let .hungUp(path):

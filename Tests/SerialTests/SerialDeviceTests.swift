@@ -82,7 +82,7 @@ final class SerialDeviceTests: XCTestCase {
 
     func testAPathThatIsNotATerminalIsRefusedByName() {
         XCTAssertThrowsError(try SerialDevice(opening: SerialSettings(path: "/dev/null"))) { error in
-            XCTAssertEqual("\(error)", "cannot use /dev/null: not a serial port (check setting serial.path)")
+            XCTAssertEqual("\(error)", "cannot use /dev/null: not a serial port (check the serial: port: setting)")
         }
     }
 
