@@ -25,8 +25,10 @@ public struct CallerIDSettings: Codable, Hashable, Sendable {
     /// Segal's "usage type" from the original settings dialog. Its values and effect are not
     /// documented anywhere we found, so it is carried as an opaque word and changes nothing.
     public var usageType: String
-    /// Whether Telsa recordings are expected for this system's lines (read by the agent and
-    /// collector, not by the decoder).
+    /// The original product's "recording" (Telsa) setting, kept for parity with its settings
+    /// dialog. The agent accepts it from its configuration, but nothing uses it yet: not the
+    /// decoder, the agent or the collector. Recordings are linked to calls whenever a Telsa
+    /// agent sends them for the same system key.
     public var recording: Bool
     /// A ringing call whose last ring (or caller-ID record) is older than this has stopped
     /// ringing without being answered. YasnaSDK uses a 10 s timer for the same purpose.
