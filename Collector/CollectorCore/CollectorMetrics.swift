@@ -8,6 +8,7 @@ public final class CollectorMetrics: Sendable {
     let eventsDeduplicated: Counter
     let eventsQuarantined: Counter
     let connectionsRefused: Counter
+    let eventsPruned: Counter
     let agentsConnected: Gauge
 
     public init() {
@@ -15,6 +16,7 @@ public final class CollectorMetrics: Sendable {
         eventsStored = registry.makeCounter(name: "tamas_events_stored_total", help: "Distinct events committed to the store.")
         eventsDeduplicated = registry.makeCounter(name: "tamas_events_deduplicated_total", help: "Events already stored (resends, a second agent on the same system).")
         eventsQuarantined = registry.makeCounter(name: "tamas_events_quarantined_total", help: "Events refused (invalid, or for a system key the agent is not enrolled for) and kept aside.")
+        eventsPruned = registry.makeCounter(name: "tamas_events_pruned_total", help: "Stored events removed by the retention settings (--keep-days, --keep-state-days).")
         connectionsRefused = registry.makeCounter(name: "tamas_agent_connections_refused_total", help: "Agent connections closed for bad credentials, bad frames or timeouts.")
         agentsConnected = registry.makeGauge(name: "tamas_agents_connected", help: "Agents connected now.")
     }

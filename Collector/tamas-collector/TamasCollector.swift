@@ -63,6 +63,12 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Seconds a recording link in a CRM delivery stays valid, counted from when the delivery is sent.")
     var recordingLinkSeconds = RecordingLinkMinter.defaultLifetimeSeconds
 
+    @Option(help: "Days to keep stored events, calls, recordings and quarantined events after they arrived; 0 keeps them for ever.")
+    var keepDays = 0
+
+    @Option(help: "Days to keep extension.state events (phone states, the bulk on Asterisk systems); 0 keeps them as long as --keep-days.")
+    var keepStateDays = RetentionPolicy.defaultStateDays
+
     @Flag(help: "Also start a demo agent that feeds sample calls, so you can watch them arrive.")
     var demo = false
 
@@ -73,6 +79,7 @@ struct Run: AsyncParsableCommand {
         guard splitAddress(listen) != nil else { throw ValidationError("--listen must be host:port, not '\(listen)'") }
         guard splitAddress(http) != nil else { throw ValidationError("--http must be host:port, not '\(http)'") }
         guard (tlsCertificate == nil) == (tlsKey == nil) else { throw ValidationError("--tls-certificate and --tls-key go together") }
+        guard keepDays >= 0, keepStateDays >= 0 else { throw ValidationError("--keep-days and --keep-state-days must be 0 or more") }
         guard RecordingLinkMinter.lifetimeRange.contains(recordingLinkSeconds) else {
             throw ValidationError("--recording-link-seconds must be between 60 and \(RecordingLinkMinter.lifetimeRange.upperBound)")
         }
@@ -130,6 +137,8 @@ struct Run: AsyncParsableCommand {
         apiOptions.port = httpPort
         let api = AdminAPI(store: store, registry: registry, metrics: metrics, options: apiOptions, logger: logger,
                            crmDoorbell: crmDoorbell)
+        let retention = RetentionService(store: store, policy: RetentionPolicy(days: keepDays, stateDays: keepStateDays),
+                                         metrics: metrics, logger: logger)
         logger.info("collector starting", metadata: [
             "version": "\(TamasCollector.version)", "data": "\(dataDir)", "agents": "\(listen)", "http": "\(http)",
             "fingerprint": "\(fingerprint)", "mutualTLS": "\(clientCa != nil)",
@@ -139,6 +148,7 @@ struct Run: AsyncParsableCommand {
             group.addTask { try await ingest.run { boundSignal.yield($0) } }
             group.addTask { try await api.run() }
             group.addTask { try await crmDelivery.run() }
+            if retention.policy.prunesAnything { group.addTask { await retention.run() } }
             if demo {
                 var ports = bound.makeAsyncIterator()
                 let agentPort = await ports.next() ?? listenPort
