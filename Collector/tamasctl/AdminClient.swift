@@ -13,6 +13,13 @@ struct AdminClient {
     }
 
     func send(_ method: String, _ path: String, body: Data?) async throws -> Data {
+        let (status, data) = try await exchange(method, path, body: body)
+        guard (200..<300).contains(status) else { throw Self.failure(status, data) }
+        return data
+    }
+
+    /// The status and body as they came, for routes whose refusals carry an answer of their own.
+    func exchange(_ method: String, _ path: String, body: Data?) async throws -> (status: UInt, data: Data) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .init(rawValue: method)
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
@@ -27,13 +34,13 @@ struct AdminClient {
             throw AdminError(message: "cannot reach the collector at \(baseURL): \(error)")
         }
         let bytes = try await response.body.collect(upTo: 256 << 20)
-        let data = Data(bytes.readableBytesView)
-        guard (200..<300).contains(response.status.code) else {
-            let detail = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])
-                .flatMap { ($0["error"] as? [String: Any])?["message"] as? String } ?? String(decoding: data, as: UTF8.self)
-            throw AdminError(message: "collector answered \(response.status.code): \(detail)")
-        }
-        return data
+        return (response.status.code, Data(bytes.readableBytesView))
+    }
+
+    static func failure(_ status: UInt, _ data: Data) -> AdminError {
+        let detail = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])
+            .flatMap { ($0["error"] as? [String: Any])?["message"] as? String } ?? String(decoding: data, as: UTF8.self)
+        return AdminError(message: "collector answered \(status): \(detail)")
     }
 }
 

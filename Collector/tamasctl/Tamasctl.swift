@@ -10,7 +10,7 @@ struct Tamasctl: AsyncParsableCommand {
         abstract: "Operate a Tamas collector: enroll and list agents, look at calls and events.",
         discussion: "Talks to the collector's admin API with the admin token from its data folder (see docs/operations.md).",
         version: "0.1.0",
-        subcommands: [Agents.self, Calls.self, Events.self, Status.self, Tokens.self, CRM.self])
+        subcommands: [Agents.self, Calls.self, Events.self, Status.self, Tokens.self, CRM.self, Originate.self, Supervise.self])
 }
 
 struct Connection: ParsableArguments {

@@ -68,6 +68,7 @@ final class CallControlTests: XCTestCase {
 
     /// A system usually has several agents (the PBX's, a Telsa recorder's); a command goes to
     /// the one that announced it runs it, even when another agent of the system connected first.
+    /// `tamasctl originate` and `tamasctl supervise` take the same way and print the outcome.
     func testACommandSkipsAnOlderAgentOfTheSystemThatCannotRunIt() async throws {
         let folder = try temporaryFolder("e2e-control-route")
         let collector = try CollectorUnderTest(name: "e2e-control-route")
@@ -77,6 +78,11 @@ final class CallControlTests: XCTestCase {
                                                extra: "jsonl:\n  input: \(feed.path)\n  follow: true\n")
         let older = try ChildProcess("tamas-agent", ["jsonl", "--config", config.path])
         XCTAssertTrue(try eventually(timeout: 20) { try collector.agents().first?["connected"] as? Bool == true }, older.log)
+        let refused = try runToolAllowingFailure("tamasctl", ["originate", "--system", "office7", "--extension", "201", "--number", "0912",
+                                                              "--data-dir", collector.dataDir.path, "--url", collector.url])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.error.contains("no connected agent of system 'office7' runs 'originate' (connected: recorder (jsonl))"),
+                      refused.error)
 
         let enrollment = try JSONSerialization.jsonObject(with: Data(
             try collector.tamasctl(["agents", "add", "dialer", "--system", "office7", "--json"]).utf8)) as? [String: Any]
@@ -85,30 +91,47 @@ final class CallControlTests: XCTestCase {
         let fingerprint = try LinkTLS.fingerprint(pem: String(contentsOf: collector.dataDir.appendingPathComponent("tls/collector.crt"), encoding: .utf8))
         let originateURL = collector.url + "/api/v1/originate"
         let adminToken = try String(contentsOf: collector.dataDir.appendingPathComponent("admin.token"), encoding: .utf8)
+        let tamasctl = ["--data-dir", collector.dataDir.path, "--url", collector.url]
         let link = try await connectLinkClient(port: collector.agentPort, fingerprint: fingerprint)
-        let (status, answer, received) = try await link.executeThenClose { inbound, outbound in
+        let (status, answer, received, placed, whispered) = try await link.executeThenClose { inbound, outbound in
             try await outbound.write(try frame(.hello(Hello(
                 agentId: agentId, secret: secret, kind: "ami", version: "0.1.0", systemKeys: ["office7"],
-                spoolId: UUID().uuidString, spool: SpoolReport(backlog: 0, capacity: 1000, state: "ok"), commands: ["originate"]))))
+                spoolId: UUID().uuidString, spool: SpoolReport(backlog: 0, capacity: 1000, state: "ok"),
+                commands: ["originate", "spy"]))))
             var messages = inbound.makeAsyncIterator()
-            guard case .welcome? = try await messages.next() else { return (0, [String: Any](), nil as Command?) }
+            guard case .welcome? = try await messages.next() else { throw CancellationError() }
+            func answerNextCommand(_ reply: (Command) -> CommandResult) async throws -> Command? {
+                while let message = try await messages.next() {
+                    guard case .command(let command) = message else { continue }
+                    try await outbound.write(try frame(.result(reply(command))))
+                    return command
+                }
+                return nil
+            }
             async let posted = Self.post(url: originateURL, ["systemKey": "office7", "extension": "201", "number": "0912"],
                                          token: adminToken)
-            var command: Command?
-            while let message = try await messages.next() {
-                guard case .command(let received) = message else { continue }
-                command = received
-                try await outbound.write(try frame(.result(CommandResult(id: received.id, ok: true, output: "answered"))))
-                break
-            }
+            let received = try await answerNextCommand { CommandResult(id: $0.id, ok: true, output: "answered") }
             let (status, answer) = try await posted
-            return (status, answer, command)
+
+            let placing = try ChildProcess("tamasctl", ["originate", "--system", "office7", "--extension", "202", "--number", "0935"] + tamasctl)
+            _ = try await answerNextCommand { CommandResult(id: $0.id, ok: true, output: "answered") }
+            XCTAssertTrue(placing.waitForExit(timeout: 20))
+            let whispering = try ChildProcess("tamasctl", ["supervise", "whisper", "--system", "office7", "--supervisor", "200",
+                                                           "--target", "201"] + tamasctl)
+            let whisper = try await answerNextCommand { CommandResult(id: $0.id, ok: false, error: "201 is not on a call") }
+            XCTAssertTrue(whispering.waitForExit(timeout: 20))
+            XCTAssertEqual(whisper?.arguments["mode"], "whisper")
+            return (status, answer, received, placing, whispering)
         }
         XCTAssertEqual(received?.name, "originate")
         XCTAssertEqual(received?.arguments, ["from": "201", "to": "0912"])
         XCTAssertEqual(status, 200)
         XCTAssertEqual(answer["agent"] as? String, "dialer")
         XCTAssertEqual(answer["outcome"] as? String, "answered")
+        XCTAssertEqual(placed.exitCode, 0, placed.log)
+        XCTAssertEqual(placed.output, "dialer: answered\n")
+        XCTAssertEqual(whispered.exitCode, 1)
+        XCTAssertTrue(whispered.log.contains("agent dialer answered: 201 is not on a call"), whispered.log)
         XCTAssertTrue(older.isRunning)
     }
 }
