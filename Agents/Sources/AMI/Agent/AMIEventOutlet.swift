@@ -30,7 +30,7 @@ struct SpoolOutlet: AMIEventOutlet {
     }
 
     func report(state: String, detail: String, at: Timestamp) async throws {
-        try await sink.report(state: state, detail: detail, at: at)
+        await sink.report(state: state, detail: detail, at: at)
     }
 }
 

@@ -31,11 +31,11 @@ public struct CallerIDSource: AgentSource {
             if let saved = CallerIDOpenCalls(encoded: savedOpenCalls, protocol: settings.decoder.protocol) {
                 try await emit(decoder.resume(saved, now: now))
                 if !saved.records.isEmpty {
-                    try await sink.report(
+                    await sink.report(
                         state: "resumed", detail: "read again \(saved.records.count) records of calls still open before the restart", at: now)
                 }
             } else {
-                try await sink.report(
+                await sink.report(
                     state: "resumeSkipped",
                     detail: "the calls open before the restart were saved for another protocol or in a form this agent cannot read; they are not resumed",
                     at: now)
@@ -47,7 +47,7 @@ public struct CallerIDSource: AgentSource {
                 let now = Timestamp.now()
                 var toDevice: [UInt8] = []
                 switch input {
-                case .status(let state, let detail): try await sink.report(state: state, detail: detail, at: now)
+                case .status(let state, let detail): await sink.report(state: state, detail: detail, at: now)
                 case .connected: toDevice = decoder.portOpened(now: now)
                 case .disconnected: try await emit(decoder.finish(now: now))
                 case .bytes(let bytes):
@@ -62,7 +62,7 @@ public struct CallerIDSource: AgentSource {
                 } catch {
                     // The port went away between the bytes and the write; the decoder sends its
                     // init string again when the port reopens.
-                    try await sink.report(state: "writeFailed", detail: "\(error)", at: now)
+                    await sink.report(state: "writeFailed", detail: "\(error)", at: now)
                 }
             }
         }

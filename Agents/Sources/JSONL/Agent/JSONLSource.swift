@@ -34,7 +34,7 @@ public struct JSONLSource: AgentSource {
     public func run(into sink: EventSink) async throws {
         let input = try ByteInput(path: settings.input)
         var decoder = JSONLDecoder(systemKey: sink.systemKey)
-        try await sink.report(state: "reading", detail: "reading \(settings.input)")
+        await sink.report(state: "reading", detail: "reading \(settings.input)")
         while !Task.isCancelled {
             guard let chunk = try await input.next() else {
                 guard settings.follow, input.kind == .regularFile else { break }
@@ -45,6 +45,6 @@ public struct JSONLSource: AgentSource {
             try await sink.emit(decoder.receive(chunk, now: .now()))
         }
         try await sink.emit(decoder.finish(now: .now()))
-        try await sink.report(state: "inputEnded", detail: "end of \(settings.input)")
+        await sink.report(state: "inputEnded", detail: "end of \(settings.input)")
     }
 }

@@ -24,7 +24,7 @@ public struct SMDRSource: AgentSource {
             let now = Timestamp.now()
             let lines = savedOpenLines.split(separator: "\n").map(String.init)
             try await sink.emit(lines.flatMap { decoder.receive(line: $0, now: now) })
-            try await sink.report(state: "resumed", detail: "read again \(lines.count) lines of calls still open before the restart", at: now)
+            await sink.report(state: "resumed", detail: "read again \(lines.count) lines of calls still open before the restart", at: now)
         }
         func emit(_ events: [CallEvent]) async throws {
             let openLines = decoder.openCallLines().joined(separator: "\n")
@@ -36,7 +36,7 @@ public struct SMDRSource: AgentSource {
             for await input in inputs {
                 let now = Timestamp.now()
                 switch input {
-                case .status(let state, let detail): try await sink.report(state: state, detail: detail, at: now)
+                case .status(let state, let detail): await sink.report(state: state, detail: detail, at: now)
                 case .bytes(let bytes):
                     sink.noteInput()
                     try await emit(decoder.receive(bytes, now: now))

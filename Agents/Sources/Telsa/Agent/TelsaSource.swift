@@ -23,6 +23,6 @@ public struct TelsaSource: AgentSource {
                 if !recordings.isEmpty { sink.noteInput() }
                 try await sink.emit(recordings)
             },
-            report: { try await sink.report(state: $0, detail: $1) }))
+            report: { await sink.report(state: $0, detail: $1) }))
     }
 }
