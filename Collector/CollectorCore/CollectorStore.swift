@@ -80,6 +80,12 @@ public final class CollectorStore: Sendable {
                 CREATE INDEX recordings_unmatched ON recordings (system_key, call_id, started_at_ms);
                 """)
         }
+        migrator.registerMigration("v4-api-token-scopes") { db in
+            try db.execute(sql: """
+                ALTER TABLE api_tokens ADD COLUMN system_keys TEXT;
+                ALTER TABLE api_tokens ADD COLUMN actions TEXT NOT NULL DEFAULT 'originate,spy,whisper,barge';
+                """)
+        }
         return migrator
     }
 
@@ -422,18 +428,28 @@ public final class CollectorStore: Sendable {
         public var description: String
     }
 
-    /// A new token for `name`, shown once; only its hash is kept.
-    public func addAPIToken(name: String) async throws -> String {
+    /// A new token for `name`, shown once; only its hash is kept. `systemKeys` nil: every system.
+    public func addAPIToken(name: String, systemKeys: [String]? = nil,
+                            actions: [CallControlAction] = CallControlAction.newTokenDefault) async throws -> String {
         guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
             throw APITokenError(description: "token name '\(name)' must be 1 to 64 letters, digits, '-', '_' or '.'")
         }
+        guard !actions.isEmpty else { throw APITokenError(description: "a token needs at least one action") }
+        if let systemKeys {
+            guard !systemKeys.isEmpty else { throw APITokenError(description: "systemKeys, when given, must name at least one system") }
+            if let invalid = systemKeys.first(where: { !SystemKey.isValid($0) }) {
+                throw APITokenError(description: "system key '\(invalid)': \(SystemKey.rule)")
+            }
+        }
         let token = Secrets.random(bytes: 32)
+        let ordered = CallControlAction.allCases.filter(actions.contains)
         try await database.write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM api_tokens WHERE name = ?", arguments: [name]) == true {
                 throw APITokenError(description: "a token named '\(name)' already exists")
             }
-            try db.execute(sql: "INSERT INTO api_tokens (hash, name, created_at_ms) VALUES (?, ?, ?)",
-                           arguments: [Secrets.hash(token), name, Self.nowMillis()])
+            try db.execute(sql: "INSERT INTO api_tokens (hash, name, created_at_ms, system_keys, actions) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [Secrets.hash(token), name, Self.nowMillis(), systemKeys.map(Self.encodeKeys),
+                                       ordered.map(\.rawValue).joined(separator: ",")])
         }
         return token
     }
@@ -449,11 +465,28 @@ public final class CollectorStore: Sendable {
         try await database.read { db in try String.fetchAll(db, sql: "SELECT name FROM api_tokens ORDER BY name") }
     }
 
-    /// The name of the API token, or nil when it is not one.
-    public func apiTokenName(_ token: String) async -> String? {
-        try? await database.read { db in
-            try String.fetchOne(db, sql: "SELECT name FROM api_tokens WHERE hash = ?", arguments: [Secrets.hash(token)])
+    /// The token named `name`, with what it may do.
+    public func apiToken(named name: String) async throws -> APIToken? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT name, system_keys, actions FROM api_tokens WHERE name = ?", arguments: [name])
+                .map(Self.apiToken)
         }
+    }
+
+    /// The API token `token` is, or nil when it is not one.
+    public func apiToken(_ token: String) async -> APIToken? {
+        try? await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT name, system_keys, actions FROM api_tokens WHERE hash = ?",
+                             arguments: [Secrets.hash(token)]).map(Self.apiToken)
+        }
+    }
+
+    private static func apiToken(from row: Row) -> APIToken {
+        let keys: String? = row["system_keys"]
+        let actions: String = row["actions"]
+        return APIToken(name: row["name"],
+                        systemKeys: keys.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) },
+                        actions: actions.split(separator: ",").compactMap { CallControlAction(rawValue: String($0)) })
     }
 
     // MARK: Helpers

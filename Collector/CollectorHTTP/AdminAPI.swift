@@ -206,19 +206,41 @@ struct TokenRoutes: Sendable {
 
     struct NewToken: Codable {
         var name: String
+        /// Absent: every system.
+        var systemKeys: [String]?
+        /// Absent: `CallControlAction.newTokenDefault`.
+        var actions: [String]?
     }
 
     func add(to api: RouterGroup<BasicRequestContext>) {
         api.get("tokens") { _, _ -> Response in try json(try await store.apiTokenNames()) }
         api.post("tokens") { request, context -> Response in
             let body = try await request.decode(as: NewToken.self, context: context)
+            var actions = CallControlAction.newTokenDefault
+            if let names = body.actions {
+                actions = try names.map { name in
+                    guard let action = CallControlAction(rawValue: name) else {
+                        let allowed = CallControlAction.allCases.map(\.rawValue).joined(separator: ", ")
+                        throw HTTPError(.badRequest, message: "actions: '\(name)' is not one of \(allowed)")
+                    }
+                    return action
+                }
+            }
             do {
-                let token = try await store.addAPIToken(name: body.name)
-                logger.notice("API token created", metadata: ["name": "\(body.name)"])
+                let token = try await store.addAPIToken(name: body.name, systemKeys: body.systemKeys, actions: actions)
+                logger.notice("API token created", metadata: [
+                    "name": "\(body.name)", "systems": "\(body.systemKeys?.joined(separator: ",") ?? "all")",
+                    "actions": "\(actions.map(\.rawValue).joined(separator: ","))",
+                ])
                 return try json(["name": body.name, "token": token], status: .created)
             } catch let error as CollectorStore.APITokenError {
                 throw HTTPError(.badRequest, message: error.description)
             }
+        }
+        api.get("tokens/:name") { _, context -> Response in
+            let name = try context.parameters.require("name")
+            guard let token = try await store.apiToken(named: name) else { throw HTTPError(.notFound, message: "no token named '\(name)'") }
+            return try json(token)
         }
         api.delete("tokens/:name") { _, context -> Response in
             let name = try context.parameters.require("name")

@@ -14,13 +14,31 @@ struct CallControlRoutes: Sendable {
     let registry: AgentRegistry
 
     /// Who is calling, from the bearer token; never taken from the request body.
-    func caller(_ request: Request) async throws -> String {
+    enum Caller {
+        case admin
+        case token(APIToken)
+
+        var name: String {
+            switch self {
+            case .admin: "admin"
+            case .token(let token): "token:\(token.name)"
+            }
+        }
+
+        /// The admin token may do everything; an API token what it was given.
+        func permit(_ action: CallControlAction, systemKey: String) throws {
+            guard case .token(let token) = self, let refusal = token.refusal(action, systemKey: systemKey) else { return }
+            throw HTTPError(.forbidden, message: refusal)
+        }
+    }
+
+    func caller(_ request: Request) async throws -> Caller {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw HTTPError(.unauthorized, message: "an API token or the admin token is required")
         }
         let token = String(header.dropFirst("Bearer ".count))
-        if let name = await store.apiTokenName(token) { return "token:\(name)" }
-        if await store.isAdminToken(token) { return "admin" }
+        if let apiToken = await store.apiToken(token) { return .token(apiToken) }
+        if await store.isAdminToken(token) { return .admin }
         throw HTTPError(.unauthorized, message: "this token is not valid (revoked?)")
     }
 
@@ -48,17 +66,20 @@ struct CallControlRoutes: Sendable {
 
     func add(to api: RouterGroup<BasicRequestContext>) {
         api.post("originate") { request, context -> Response in
-            _ = try await caller(request)
+            let who = try await caller(request)
             let body = try await request.decode(as: OriginateRequest.self, context: context)
+            try who.permit(.originate, systemKey: body.systemKey)
             return try await run(system: body.systemKey, name: "originate",
                                  arguments: ["from": body.extension, "to": body.number], timeout: body.timeoutSeconds)
         }
-        for mode in ["spy", "whisper", "barge"] {
-            api.post(RouterPath(mode)) { request, context -> Response in
+        for mode in [CallControlAction.spy, .whisper, .barge] {
+            api.post(RouterPath(mode.rawValue)) { request, context -> Response in
                 let who = try await caller(request)
                 let body = try await request.decode(as: SupervisionRequest.self, context: context)
-                var arguments = ["supervisor": body.supervisor, "target": body.target, "mode": mode == "spy" ? "listen" : mode]
-                arguments["requestedBy"] = body.requestedBy.map { "\($0) via \(who)" } ?? who
+                try who.permit(mode, systemKey: body.systemKey)
+                var arguments = ["supervisor": body.supervisor, "target": body.target,
+                                 "mode": mode == .spy ? "listen" : mode.rawValue]
+                arguments["requestedBy"] = body.requestedBy.map { "\($0) via \(who.name)" } ?? who.name
                 return try await run(system: body.systemKey, name: "spy", arguments: arguments, timeout: body.timeoutSeconds)
             }
         }

@@ -124,6 +124,32 @@ final class CollectorStoreTests: XCTestCase {
             } catch {}
         }
     }
+
+    /// Tokens made before scopes existed keep what they could do; new ones place calls only.
+    func testAPITokenScopes() async throws {
+        let store = try makeStore()
+        try await store.database.write { db in
+            try db.execute(sql: "INSERT INTO api_tokens (hash, name, created_at_ms) VALUES ('h', 'old-crm', 0)")
+        }
+        let old = try await store.apiToken(named: "old-crm")
+        XCTAssertEqual(old, APIToken(name: "old-crm", systemKeys: nil, actions: CallControlAction.allCases))
+        let plain = try await store.addAPIToken(name: "crm")
+        let scoped = try await store.addAPIToken(name: "supervisors", systemKeys: ["K1"], actions: [.whisper, .spy])
+        let plainToken = await store.apiToken(plain)
+        XCTAssertEqual(plainToken?.actions, [.originate])
+        let found = await store.apiToken(scoped)
+        let scopedToken = try XCTUnwrap(found)
+        XCTAssertEqual(scopedToken.actions, [.spy, .whisper], "kept in one order whatever order they were given in")
+        XCTAssertNil(scopedToken.refusal(.spy, systemKey: "K1"))
+        XCTAssertEqual(scopedToken.refusal(.barge, systemKey: "K1"), "token 'supervisors' may not barge (it may: spy, whisper)")
+        XCTAssertEqual(scopedToken.refusal(.spy, systemKey: "K2"), "token 'supervisors' is not for system 'K2' (it is for: K1)")
+        do {
+            _ = try await store.addAPIToken(name: "none", actions: [])
+            XCTFail("a token with no action is refused")
+        } catch let error as CollectorStore.APITokenError {
+            XCTAssertEqual(error.description, "a token needs at least one action")
+        }
+    }
 }
 
 final class RecordingLinkTests: XCTestCase {
@@ -168,4 +194,5 @@ final class RecordingLinkTests: XCTestCase {
         let unmatched = try await store.recordings(limit: 10, unmatchedOnly: true).map(\.ref)
         XCTAssertEqual(Set(unmatched), ["r3", "r4"])
     }
+
 }

@@ -54,6 +54,33 @@ final class CallControlTests: XCTestCase {
         let (withToken, _) = try await post(collector, "/api/v1/originate", ["systemKey": "office7", "extension": "201", "number": "0912"],
                                             token: crmToken)
         XCTAssertEqual(withToken, 409, "a CRM's API token reaches call control")
+        let (whisperWithToken, refusal) = try await post(collector, "/api/v1/whisper",
+                                                         ["systemKey": "office7", "supervisor": "200", "target": "201"], token: crmToken)
+        XCTAssertEqual(whisperWithToken, 403, "a new token places calls only, unless given more")
+        XCTAssertEqual((refusal["error"] as? [String: Any])?["message"] as? String,
+                       "token 'payamgostar-main' may not whisper (it may: originate)")
+        XCTAssertEqual(try collector.tamasctl(["tokens", "show", "payamgostar-main"]),
+                       "name:    payamgostar-main\nsystems: all\nactions: originate\n")
+
+        let supervisorToken = try collector.tamasctl(["tokens", "add", "supervisors", "--system", "office9", "--allow", "spy",
+                                                      "--allow", "whisper"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let (otherSystem, otherRefusal) = try await post(collector, "/api/v1/spy",
+                                                         ["systemKey": "office7", "supervisor": "200", "target": "201"],
+                                                         token: supervisorToken)
+        XCTAssertEqual(otherSystem, 403)
+        XCTAssertEqual((otherRefusal["error"] as? [String: Any])?["message"] as? String,
+                       "token 'supervisors' is not for system 'office7' (it is for: office9)")
+        let (notAllowed, _) = try await post(collector, "/api/v1/originate", ["systemKey": "office9", "extension": "201", "number": "0912"],
+                                             token: supervisorToken)
+        XCTAssertEqual(notAllowed, 403)
+        let (allowed, _) = try await post(collector, "/api/v1/spy", ["systemKey": "office9", "supervisor": "200", "target": "201"],
+                                          token: supervisorToken)
+        XCTAssertEqual(allowed, 409, "within its scope the request goes on (no agent serves office9 here)")
+        let badAction = try runToolAllowingFailure("tamasctl", ["tokens", "add", "typo", "--allow", "listen",
+                                                                "--data-dir", collector.dataDir.path, "--url", collector.url])
+        XCTAssertEqual(badAction.status, 1)
+        XCTAssertTrue(badAction.error.contains("actions: 'listen' is not one of originate, spy, whisper, barge"), badAction.error)
+        try collector.tamasctl(["tokens", "revoke", "supervisors"])
         let (adminOnly, _) = try await post(collector, "/api/v1/agents", ["name": "sneaky", "systemKeys": "x"], token: crmToken)
         XCTAssertEqual(adminOnly, 401, "an API token cannot use the admin API")
         let (forged, _) = try await post(collector, "/api/v1/originate", ["systemKey": "office7", "extension": "201", "number": "0912"],
