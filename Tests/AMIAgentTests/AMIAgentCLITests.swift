@@ -157,7 +157,7 @@ final class AMIAgentCLITests: XCTestCase {
         XCTAssertEqual(originate["Context"], "from-internal")
         XCTAssertEqual(originate["Exten"], "909121234567", "the release code goes in front of the customer's number")
         XCTAssertEqual(originate["Priority"], "1")
-        XCTAssertEqual(originate["CallerID"], "\"09121234567\" <09121234567>")
+        XCTAssertEqual(originate["CallerID"], "\"09121234567\" <201>", "the customer as the name, the extension as the number")
         XCTAssertEqual(originate["Timeout"], "30000")
         XCTAssertEqual(originate["Async"], "true")
 

@@ -165,7 +165,7 @@ final class AMIAgentEndToEndTests: XCTestCase {
         XCTAssertEqual(originate["Context"], "from-internal")
         XCTAssertEqual(originate["Exten"], "909121234567")
         XCTAssertEqual(originate["Priority"], "1")
-        XCTAssertEqual(originate["CallerID"], "\"09121234567\" <09121234567>")
+        XCTAssertEqual(originate["CallerID"], "\"09121234567\" <201>", "the customer as the name, the extension as the number")
         XCTAssertEqual(originate["Timeout"], "30000")
         XCTAssertEqual(originate["Async"], "true")
 
@@ -200,7 +200,7 @@ final class AMIAgentEndToEndTests: XCTestCase {
         XCTAssertEqual(originate["Context"], "from-internal")
         XCTAssertEqual(originate["Exten"], "909121234567")
         XCTAssertEqual(originate["Priority"], "1")
-        XCTAssertEqual(originate["CallerID"], "\"09121234567\" <09121234567>")
+        XCTAssertEqual(originate["CallerID"], "\"09121234567\" <201>", "the customer as the name, the extension as the number")
         XCTAssertEqual(originate["Timeout"], "30000")
         XCTAssertEqual(originate["Async"], "true")
         XCTAssertTrue(originate["ActionID"]?.hasPrefix("tamas-") == true)

@@ -11,7 +11,28 @@ final class ActionEncodingTests: XCTestCase {
         XCTAssertEqual(call.dialedDigits, "909121234567")
         let bytes = try call.action(technologyFallback: .auto).encoded(actionID: "c1")
         XCTAssertEqual(String(decoding: bytes, as: UTF8.self),
-                       "Action: Originate\r\nActionID: c1\r\nChannel: SIP/201\r\nContext: from-internal\r\nExten: 909121234567\r\nPriority: 1\r\nCallerID: \"09121234567\" <09121234567>\r\nTimeout: 30000\r\nAsync: true\r\n\r\n")
+                       "Action: Originate\r\nActionID: c1\r\nChannel: SIP/201\r\nContext: from-internal\r\nExten: 909121234567\r\nPriority: 1\r\nCallerID: \"09121234567\" <201>\r\nTimeout: 30000\r\nAsync: true\r\n\r\n")
+    }
+
+    /// The CallerID number is the user's extension, whatever the customer's number looks like:
+    /// the dialplan finds the calling extension by it and the trunk leg inherits it
+    /// (PAINPOINTS 29, 31). The customer's number is only the name the user's phone shows.
+    func testClickToCallCallerIDNumberIsTheUsersExtension() throws {
+        let zero = NumberPlan(releaseCode: "0", countryCode: "98", cityCode: "21")
+        let cases: [(plan: NumberPlan, number: String, callerID: String, exten: String)] = [
+            (plan, "+989121234567", "CallerID: \"09121234567\" <202>\r\n", "Exten: 909121234567\r\n"),
+            (plan, "0912 123 4567", "CallerID: \"09121234567\" <202>\r\n", "Exten: 909121234567\r\n"),
+            (plan, "+442071234567", "CallerID: \"00442071234567\" <202>\r\n", "Exten: 900442071234567\r\n"),
+            (plan, "205", "CallerID: \"205\" <202>\r\n", "Exten: 205\r\n"),
+            (zero, "+989121234567", "CallerID: \"09121234567\" <202>\r\n", "Exten: 009121234567\r\n"),
+        ]
+        for (plan, number, callerID, exten) in cases {
+            let call = AMIClickToCall(userExtension: "202", number: number, technology: .pjsip, numberPlan: plan)
+            let text = String(decoding: try call.action(technologyFallback: .auto).encoded(actionID: "c3"), as: UTF8.self)
+            XCTAssertTrue(text.contains("\r\n" + callerID), "\(number): \(text)")
+            XCTAssertTrue(text.contains("\r\n" + exten), "\(number): \(text)")
+            XCTAssertEqual(text.components(separatedBy: "CallerID:").count, 2, "one CallerID header: \(text)")
+        }
     }
 
     func testClickToCallToAnExtensionHasNoReleaseCodeAndAutoTechnologyFollowsTheFallback() throws {

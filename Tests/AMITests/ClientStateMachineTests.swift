@@ -202,10 +202,10 @@ final class ClientStateMachineTests: XCTestCase {
             + Wire.message([("Response", "Success"), ("ActionID", placedID ?? ""), ("Message", "Originate successfully queued")])
             + Wire.message([("Event", "OriginateFailure"), ("Privilege", "call,all"), ("ActionID", failedID ?? ""), ("Channel", "SIP/202"),
                             ("Context", "from-internal"), ("Exten", "909121234567"), ("Reason", "5"), ("Uniqueid", "<null>"),
-                            ("CallerID", "09121234567"), ("CallerIDNum", "09121234567"), ("CallerIDName", "09121234567")])
+                            ("CallerID", "202"), ("CallerIDNum", "202"), ("CallerIDName", "09121234567")])
             + Wire.message([("Event", "OriginateSuccess"), ("Privilege", "call,all"), ("ActionID", placedID ?? ""), ("Channel", "SIP/201"),
                             ("Context", "from-internal"), ("Exten", "909121234567"), ("Reason", "4"), ("Uniqueid", "1764150000.9"),
-                            ("CallerID", "09121234567"), ("CallerIDNum", "09121234567"), ("CallerIDName", "09121234567")])
+                            ("CallerID", "201"), ("CallerIDNum", "201"), ("CallerIDName", "09121234567")])
         let results = client.receive(Wire.bytes(text), now: t0).compactMap { if case .result(let result) = $0 { result } else { nil } }
         XCTAssertEqual(results.map(\.actionID), [failedID, placedID, failedID, placedID].compactMap { $0 })
         XCTAssertEqual(results.map(\.final), [false, false, true, true])

@@ -121,25 +121,35 @@ public struct AMIClickToCall: Hashable, Sendable {
 
     /// The digits the PBX must dial: national form, release code in front for outside numbers.
     public var dialedDigits: String {
-        let national = numberPlan.national(number.hasPrefix("+") ? "+" + number.filter(\.isNumber) : number.filter(\.isNumber))
-        let digits = national.filter { $0.isNumber || $0 == "*" || $0 == "#" }
+        let digits = nationalNumber.filter { $0.isNumber || $0 == "*" || $0 == "#" }
         guard digits.count > numberPlan.maxExtensionLength else { return digits }
         return numberPlan.releaseCode + digits
     }
 
     /// `Async: true` so the outcome comes back as `OriginateResponse` instead of blocking the
-    /// action queue; `CallerID` is the customer's number so the user's phone shows who will be called.
+    /// action queue.
     public func action(technologyFallback: AMIChannelTechnology) -> AMIAction {
-        let shown = numberPlan.national(number.hasPrefix("+") ? "+" + number.filter(\.isNumber) : number.filter(\.isNumber))
-        return AMIAction("Originate", [
+        AMIAction("Originate", [
             .init("Channel", "\(resolvedTechnology(technologyFallback).rawValue)/\(userExtension)"),
             .init("Context", context),
             .init("Exten", dialedDigits),
             .init("Priority", "1"),
-            .init("CallerID", "\"\(shown)\" <\(shown)>"),
+            .init("CallerID", callerID),
             .init("Timeout", String(timeoutSeconds * 1000)),
             .init("Async", "true"),
         ])
+    }
+
+    /// `"<customer, national form>" <user extension>`: the user's phone shows whom it is about
+    /// to call as the name, while the number stays the extension. The dialplan runs with the
+    /// originated channel's CALLERID(num) and the trunk leg inherits it; with the customer's
+    /// number there the provider refuses the call, the CDR source equals the destination and
+    /// recording policies miss the extension (PAINPOINTS 29 and 31, docs/asterisk.md "Actions").
+    private var callerID: String { "\"\(nationalNumber)\" <\(userExtension)>" }
+
+    /// The customer's number as a CRM user in this country types it (`09121234567`).
+    private var nationalNumber: String {
+        numberPlan.national(number.hasPrefix("+") ? "+" + number.filter(\.isNumber) : number.filter(\.isNumber))
     }
 
     private func resolvedTechnology(_ fallback: AMIChannelTechnology) -> AMIChannelTechnology {
