@@ -88,8 +88,9 @@ public struct NumberPlan: Codable, Hashable, Sendable {
         if plus { return "+" + digits }
         if direction == .internal || digits.count <= maxExtensionLength { return digits }
 
-        if direction == .outbound, !releaseCode.isEmpty, digits.hasPrefix(releaseCode),
-           digits.count - releaseCode.count > maxExtensionLength {
+        if direction == .outbound,
+           dialedWithReleaseCode(digits, release: releaseCode, national: nationalPrefix,
+                                 international: internationalPrefix, zero: "0") {
             digits.removeFirst(releaseCode.count)
         }
         if !internationalPrefix.isEmpty, digits.hasPrefix(internationalPrefix) {
@@ -147,10 +148,10 @@ public struct NumberPlan: Codable, Hashable, Sendable {
             if plus { return Self.number(plus: true, digits[...]) }
             if direction == .internal || digits.count <= maxExtensionLength { return Self.number(plus: false, digits[...]) }
             var number = digits[...]
-            let release = releaseCode.utf8
-            if direction == .outbound, !release.isEmpty, number.starts(with: release),
-               number.count - release.count > maxExtensionLength {
-                number = number.dropFirst(release.count)
+            if direction == .outbound,
+               dialedWithReleaseCode(number, release: releaseCode.utf8, national: nationalPrefix.utf8,
+                                     international: internationalPrefix.utf8, zero: UInt8(ascii: "0")) {
+                number = number.dropFirst(releaseCode.utf8.count)
             }
             let international = internationalPrefix.utf8
             if !international.isEmpty, number.starts(with: international) {
@@ -162,6 +163,78 @@ public struct NumberPlan: Codable, Hashable, Sendable {
             }
             if number.count <= maxExtensionLength || cityCode.isEmpty { return Self.number(plus: false, number) }
             return Self.number(plus: true, country: countryCode, city: cityCode, number)
+        }
+    }
+
+    /// Digits after the national prefix of every national number, for countries whose plan is
+    /// closed (fixed length). Only Iran: every national number in the Iranian SMDR samples
+    /// (`09192128583`, `02614301566`, `02177461847`, `09155150730`) has 10. Other countries'
+    /// lengths are not in the fixtures, and open plans (Germany, Austria) have none.
+    private static let nationalNumberLengths: [String: Int] = ["98": 10]
+
+    /// Whether an outgoing number begins with the release code dialed to seize the line, so
+    /// that code is to be stripped (docs/smdr.md "Release code"). Generic so that the byte and
+    /// Character paths take one rule: they must give the same result.
+    ///
+    /// Some PBXs print the release code in front of the number (EVENTS.md: `988776655`), others
+    /// print the number as it went out on the line (the Panasonic samples: `09192128583`). When
+    /// the release code is also how a national or international number begins (`0` with
+    /// national prefix `0`), a leading `0` can be either, and only the number's shape tells.
+    private func dialedWithReleaseCode<Digits: Collection, Code: Collection>(
+        _ digits: Digits, release: Code, national: Code, international: Code, zero: Digits.Element
+    ) -> Bool where Code.Element == Digits.Element, Digits.Element: Equatable {
+        guard !release.isEmpty, digits.starts(with: release) else { return false }
+        let rest = digits.dropFirst(release.count)
+        // What remains would be an extension or short code: the code is part of the number.
+        guard rest.count > maxExtensionLength else { return false }
+        let asPrinted = DialedNumber(digits, national: national, international: international, zero: zero)
+        // Begun by neither prefix, or by one nothing valid follows (`000…`): as printed it is
+        // no national or international number, so the leading code was dialed for the line.
+        if asPrinted.kind == .local || !asPrinted.isWellFormed { return true }
+        let asPrintedFits = hasThePlansLength(asPrinted)
+        if asPrintedFits == true { return false }
+        let stripped = DialedNumber(rest, national: national, international: international, zero: zero)
+        if hasThePlansLength(stripped) == true { return true }
+        // As printed it would have a length the plan has no number of; when nothing says,
+        // the number is taken as printed, the form every real sample shows.
+        return asPrintedFits == false
+    }
+
+    /// Whether a number has the length of this country's numbers of its kind, or nil when
+    /// nothing says: international numbers, countries without a known length, local numbers
+    /// without a city code.
+    private func hasThePlansLength(_ number: DialedNumber) -> Bool? {
+        guard let nationalLength = Self.nationalNumberLengths[countryCode] else { return nil }
+        switch number.kind {
+        case .international: return nil
+        case .national: return number.significantDigits == nationalLength
+        case .local: return cityCode.isEmpty ? nil : number.significantDigits == nationalLength - cityCode.count
+        }
+    }
+
+    /// The shape of dialed digits: which prefix they begin with and what follows it.
+    private struct DialedNumber {
+        enum Kind { case international, national, local }
+        let kind: Kind
+        /// Digits after the prefix.
+        let significantDigits: Int
+        /// Something follows the prefix and it does not begin with `0`: no country code does,
+        /// and where `0` is the national prefix no area code does either.
+        let isWellFormed: Bool
+
+        init<Digits: Collection, Code: Collection>(_ digits: Digits, national: Code, international: Code, zero: Digits.Element)
+        where Code.Element == Digits.Element, Digits.Element: Equatable {
+            let prefix: Int
+            if !international.isEmpty, digits.starts(with: international) {
+                (kind, prefix) = (.international, international.count)
+            } else if !national.isEmpty, digits.starts(with: national) {
+                (kind, prefix) = (.national, national.count)
+            } else {
+                (kind, prefix) = (.local, 0)
+            }
+            let significant = digits.dropFirst(prefix)
+            significantDigits = significant.count
+            isWellFormed = significant.first.map { $0 != zero } ?? false
         }
     }
 

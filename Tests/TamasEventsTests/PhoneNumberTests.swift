@@ -45,6 +45,120 @@ final class PhoneNumberTests: XCTestCase {
         XCTAssertEqual(mashhad.normalize("38776655", direction: .inbound), "+985138776655")
     }
 
+    /// Release code `0` in Iran is also the national prefix and begins the international one.
+    /// Panasonic SMDR prints the number as it went out on the line (tde-kx824__delphi-service.txt
+    /// line 14: `09192128583`, an Iranian mobile number); a PBX that prints what the phone
+    /// dialed has the release code in front. Neither form may be corrupted.
+    func testReleaseCodeZeroPrintedWithoutIt() {
+        let plan = NumberPlan(releaseCode: "0", countryCode: "98", cityCode: "21")
+        let rows: [(String, String)] = [
+            ("09192128583", "+989192128583"),
+            ("02614301566", "+982614301566"),
+            ("88776655", "+982188776655"),
+            ("00442071234567", "+442071234567"),
+            ("00989121234567", "+989121234567"),
+            ("201", "201"),
+            ("118", "118"),
+        ]
+        for (raw, expected) in rows {
+            XCTAssertEqual(plan.normalize(raw, direction: .outbound), expected, raw)
+        }
+    }
+
+    func testReleaseCodeZeroPrintedWithIt() {
+        let plan = NumberPlan(releaseCode: "0", countryCode: "98", cityCode: "21")
+        let rows: [(String, String)] = [
+            ("009192128583", "+989192128583"),
+            ("002614301566", "+982614301566"),
+            ("088776655", "+982188776655"),
+            ("000442071234567", "+442071234567"),
+            ("000989121234567", "+989121234567"),
+            ("0118", "0118"),
+        ]
+        for (raw, expected) in rows {
+            XCTAssertEqual(plan.normalize(raw, direction: .outbound), expected, raw)
+        }
+    }
+
+    /// `9` begins no national or international number, so a leading `9` on an outgoing number
+    /// longer than an extension is always the release code, as before.
+    func testReleaseCodeNineWithAndWithoutIt() {
+        let rows: [(String, String)] = [
+            ("09192128583", "+989192128583"),
+            ("909192128583", "+989192128583"),
+            ("88776655", "+982188776655"),
+            ("988776655", "+982188776655"),
+            ("00442071234567", "+442071234567"),
+            ("900442071234567", "+442071234567"),
+            ("201", "201"),
+            ("9201", "9201"),
+        ]
+        for (raw, expected) in rows {
+            XCTAssertEqual(tehran.normalize(raw, direction: .outbound), expected, raw)
+        }
+    }
+
+    /// Release codes only ever come off outgoing numbers.
+    func testReleaseCodeZeroLeavesOtherDirectionsAlone() {
+        let plan = NumberPlan(releaseCode: "0", countryCode: "98", cityCode: "21")
+        XCTAssertEqual(plan.normalize("09192128583", direction: .inbound), "+989192128583")
+        XCTAssertEqual(plan.normalize("00442071234567", direction: .inbound), "+442071234567")
+        XCTAssertEqual(plan.normalize("0201", direction: .internal), "0201")
+    }
+
+    /// Where the national number length is not known (Germany's plan is open), only a number
+    /// that cannot be read as printed loses the release code: the rest is taken as printed,
+    /// the form of every real sample. The last row is the documented limit (docs/smdr.md).
+    func testReleaseCodeZeroWithoutAKnownNationalLength() {
+        let berlin = NumberPlan(releaseCode: "0", countryCode: "49", cityCode: "30")
+        XCTAssertEqual(berlin.normalize("0891234567", direction: .outbound), "+49891234567")
+        XCTAssertEqual(berlin.normalize("00442071234567", direction: .outbound), "+442071234567")
+        XCTAssertEqual(berlin.normalize("000442071234567", direction: .outbound), "+442071234567", "no country code begins with 0")
+        XCTAssertEqual(berlin.normalize("1234567", direction: .outbound), "+49301234567")
+        XCTAssertEqual(berlin.normalize("00891234567", direction: .outbound), "+891234567",
+                       "limit: release code + national number reads as an international number")
+    }
+
+    /// The byte path and the Character path must give the same result. Padding a number with
+    /// non-ASCII white space (trimmed by both) sends it down the Character path.
+    func testByteAndCharacterPathsAgree() {
+        let prefixes = ["", "0", "00", "000", "9", "90", "900", "0098", "+", "+98"]
+        let bodies = ["1", "118", "201", "12345", "123456", "88776655", "9192128583", "2188776655",
+                      "442071234567", "0912-123 4567", "(021) 8877.6655", "anonymous", "SIP/trunk"]
+        var plans: [NumberPlan] = []
+        for release in ["", "0", "9", "00", "90"] {
+            for city in ["", "21"] {
+                for country in ["98", "49"] {
+                    for national in ["0", ""] {
+                        for maxExtensionLength in [3, 5] {
+                            plans.append(NumberPlan(releaseCode: release, countryCode: country, cityCode: city,
+                                                    nationalPrefix: national, maxExtensionLength: maxExtensionLength))
+                        }
+                    }
+                }
+            }
+        }
+        var mismatches: [String] = []
+        var compared = 0
+        for plan in plans {
+            for prefix in prefixes {
+                for body in bodies {
+                    let ascii = prefix + body
+                    for direction in Direction.allCases {
+                        let bytes = plan.normalize(ascii, direction: direction)
+                        let characters = plan.normalize("\u{3000}" + ascii + "\u{A0}", direction: direction)
+                        compared += 1
+                        if bytes != characters {
+                            mismatches.append("\(plan) \(ascii) \(direction): \(bytes ?? "nil") vs \(characters ?? "nil")")
+                        }
+                    }
+                }
+            }
+        }
+        XCTAssertGreaterThan(compared, 10_000)
+        XCTAssertEqual(mismatches, [], "\(mismatches.count) of \(compared) differ")
+    }
+
     /// Plans and numbers outside ASCII take the Character path, where a digit followed by a
     /// combining mark is one Character and not the prefix digit.
     func testNonASCIIPlansAndNumbers() {
