@@ -123,6 +123,17 @@ struct AgentSession: Sendable {
     let remote: String
     let logger: Logger
 
+    /// With mutual TLS, a certificate speaks for the one agent it was issued to: another
+    /// agent's secret (copied, or leaked) together with it is refused, so a stolen secret alone
+    /// does not get in, and neither does one agent's certificate lent to another.
+    func certificateRefusal(for agent: CollectorStore.AgentRecord, on channel: any Channel) async throws -> String? {
+        guard let certificate = try await channel.nioSSL_peerCertificate().get() else { return nil }
+        let commonName = try LinkTLS.commonName(of: certificate)
+        guard commonName != agent.name else { return nil }
+        return "the client certificate is issued to '\(commonName ?? "no common name")', not to agent '\(agent.name)'"
+            + " (deploy/make-ca.sh agent \(agent.name))"
+    }
+
     func record(_ result: CollectorStore.IngestResult, agent: String) {
         server.metrics.eventsStored.increment(by: Int64(result.stored))
         server.metrics.eventsDeduplicated.increment(by: Int64(result.duplicates))
@@ -154,6 +165,10 @@ struct AgentSession: Sendable {
             throw SessionRefusal(reason: "\(reason) (agent id \(hello.agentId))")
         case .accepted(let record):
             agent = record
+        }
+        if let refusal = try await certificateRefusal(for: agent, on: channel) {
+            try? await outbound.write(.refused(Refused(reason: refusal, permanent: true)))
+            throw SessionRefusal(reason: refusal)
         }
         guard hello.protocolVersion >= 1 else {
             let reason = "protocol version \(hello.protocolVersion) is not supported (this collector speaks 1...\(LinkProtocol.version))"

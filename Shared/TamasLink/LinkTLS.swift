@@ -44,6 +44,18 @@ public enum LinkTLS {
         Secrets.hex(SHA256.hash(data: try certificate.toDERBytes()))
     }
 
+    /// The subject's common name: `deploy/make-ca.sh agent NAME` issues each agent's client
+    /// certificate to its enrolled name.
+    public static func commonName(of certificate: NIOSSLCertificate) throws -> String? {
+        let parsed = try Certificate(derEncoded: certificate.toDERBytes())
+        for name in parsed.subject {
+            for attribute in name where attribute.type == .RDNAttributeType.commonName {
+                return attribute.value.description
+            }
+        }
+        return nil
+    }
+
     public static func fingerprint(pem: String) throws -> String {
         try fingerprint(of: NIOSSLCertificate(bytes: Array(pem.utf8), format: .pem))
     }

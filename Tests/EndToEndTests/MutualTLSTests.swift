@@ -3,7 +3,8 @@ import TestSupport
 import XCTest
 
 /// Mutual TLS with a private CA made by deploy/make-ca.sh: with --client-ca the collector turns
-/// away an agent without a certificate from that CA (even with a valid secret) and serves one with it.
+/// away an agent without a certificate from that CA (even with a valid secret), serves one with
+/// it, and refuses a certificate issued to another agent.
 final class MutualTLSTests: XCTestCase {
     func testOnlyAgentsWithACertificateFromThePrivateCAGetIn() throws {
         let folder = try temporaryFolder("e2e-mtls")
@@ -38,5 +39,24 @@ final class MutualTLSTests: XCTestCase {
         XCTAssertTrue(member.waitForExit(timeout: 30), member.log)
         XCTAssertEqual(member.exitCode, 0)
         XCTAssertEqual(try collector.calls().count, 10)
+
+        // Another enrolled agent presenting branch-pbx's certificate with its own valid secret.
+        var borrowed = try String(contentsOf: try collector.enrollAgent("other-pbx", systems: ["branch"], folder: folder, extra: section),
+                                  encoding: .utf8)
+        borrowed = borrowed.replacingOccurrences(of: "collector:\n", with: """
+            collector:
+              clientCertificate: \(pki.appendingPathComponent("branch-pbx.crt").path)
+              clientKey: \(pki.appendingPathComponent("branch-pbx.key").path)
+
+            """)
+        let borrowedPath = folder.appendingPathComponent("other-pbx.yaml")
+        try borrowed.write(to: borrowedPath, atomically: false, encoding: .utf8)
+        let impostor = try ChildProcess("tamas-agent", ["jsonl", "--config", borrowedPath.path], name: "agent with another's certificate")
+        let refusal = "the client certificate is issued to 'branch-pbx', not to agent 'other-pbx'"
+        impostor.waitForLog(refusal, timeout: 20)
+        collector.process?.waitForLog(refusal, timeout: 10)
+        impostor.terminate()
+        XCTAssertTrue(impostor.log.contains(refusal), impostor.log.suffix(2000).description)
+        XCTAssertEqual(try collector.calls().count, 10, "nothing of the impostor's was stored")
     }
 }
