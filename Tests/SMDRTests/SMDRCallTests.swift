@@ -100,6 +100,65 @@ final class SMDRCallTests: XCTestCase {
         XCTAssertEqual(try onlyCall(events).durationSec, 90)
     }
 
+    /// An RC line whose end line never comes (lost, or printed while nobody read the port)
+    /// would leave the call ringing in every CRM's live view for ever; after
+    /// `linkRetentionSeconds` on the agent's clock it is closed, as the Asterisk agent closes a
+    /// call whose Hangup never came, once, and it is no longer an open call to save.
+    func testAnRCLineWithoutItsEndLineIsClosedAsMissedAfterTheRetention() throws {
+        var decoder = SMDRDecoder(settings: SMDRSettings(systemKey: "t", linkRetentionSeconds: 3600))
+        let rc = "02/11/11 01:05PM   501 09 <I>02614301566                                     RC "
+        let ringing = decoder.receive(Array((rc + "\r\n").utf8), now: Self.now)
+        XCTAssertEqual(ringing.map(\.type), [.callRinging])
+        XCTAssertEqual(decoder.tick(now: Self.now.adding(seconds: 3599)), [], "not yet overdue")
+        XCTAssertEqual(decoder.openCallLines(), [rc])
+        let closed = decoder.tick(now: Self.now.adding(seconds: 3660))
+        XCTAssertEqual(closed.map(\.type), [.callEnded])
+        let ended = try XCTUnwrap(closed.first)
+        XCTAssertEqual(ended.callId, ringing.first?.callId)
+        XCTAssertEqual(ended.disposition, .missed)
+        XCTAssertEqual(ended.endedAt, ringing.first?.at, "it ends at its last line, the one moment it is known to have existed")
+        XCTAssertEqual(ended.detail, "no end line seen: closed 1 h after its last line without one; endedAt is its last line")
+        XCTAssertNoThrow(try ended.validate())
+        XCTAssertEqual(decoder.tick(now: Self.now.adding(seconds: 7200)), [], "closed once")
+        XCTAssertEqual(decoder.openCallLines(), [], "nothing left to read again after a restart")
+
+        var again = SMDRDecoder(settings: SMDRSettings(systemKey: "t", linkRetentionSeconds: 3600))
+        _ = again.receive(Array((rc + "\r\n").utf8), now: Self.now)
+        _ = again.tick(now: Self.now.adding(seconds: 10))
+        XCTAssertEqual(again.tick(now: Self.now.adding(seconds: 4000)).map(\.eventId), closed.map(\.eventId),
+                       "the same lines give the same ids whenever the tick comes")
+    }
+
+    func testAnAnsweredCallWithoutItsEndLineIsClosedAsAnsweredOfUnknownLength() throws {
+        var decoder = SMDRDecoder(settings: SMDRSettings(systemKey: "t"))
+        let lines = [
+            "06/24/96 10:03AM   103 03 <I>1234567890                                        RC ",
+            "06/24/96 10:03AM   103 03 <I>1234567890             0'20                       AN ",
+        ]
+        let live = decoder.receive(Array((lines.joined(separator: "\r\n") + "\r\n").utf8), now: Self.now)
+        XCTAssertEqual(live.map(\.type), [.callRinging, .callAnswered])
+        let closed = decoder.tick(now: Self.now.adding(seconds: 4 * 3600 + 1))
+        XCTAssertEqual(closed.map(\.type), [.callEnded])
+        XCTAssertEqual(closed.first?.disposition, .answered)
+        XCTAssertEqual(closed.first?.answeredBy, "103")
+        XCTAssertEqual(closed.first?.durationSec, 0)
+        XCTAssertEqual(closed.first?.detail, "no end line seen: closed 4 h after its last line without one; endedAt is its last line, "
+                       + "the length of the conversation is unknown")
+    }
+
+    /// Without ticks (a replayed file) the PBX's own clock does it: when the calls kept for
+    /// late lines are dropped, an RC call among them is closed first, not dropped unreported.
+    func testAnRCLineWithoutItsEndLineIsClosedWhenLaterLinesPassTheRetention() throws {
+        let start = try XCTUnwrap(Timestamp(year: 2011, month: 2, day: 11, hour: 13, minute: 6, second: 0, timeZone: .gmt))
+        var traffic = SMDRTrafficGenerator(model: .kxTDA200, seed: 7, start: start, callCount: 900).generate().lines
+        traffic.insert("11/02/11 01:05PM   501 09 <I>02614301566                                     RC ", at: 1)
+        let events = Self.decode(traffic, SMDRSettings(systemKey: "t", model: .kxTDA200, timeZone: "UTC"), finish: false)
+        let rcCall = try XCTUnwrap(events.first { $0.raw?.hasSuffix("RC ") == true && $0.from == "+982614301566" }?.callId)
+        let ends = events.filter { $0.callId == rcCall && $0.type == .callEnded }
+        XCTAssertEqual(ends.map(\.disposition), [.missed])
+        XCTAssertTrue(ends.first?.detail?.hasPrefix("no end line seen: closed 4 h after its last line") == true, "\(ends)")
+    }
+
     func testIgnoredExtensionIsHiddenAndTheRealAnswererCredited() throws {
         let settings = SMDRSettings(systemKey: "t", ignoredExtensions: ["601"])
         let events = Self.decode([

@@ -28,6 +28,8 @@ struct SMDRCallTracker {
     private var incomingByExtension: [String: SMDRCallKey] = [:]
     private var newestPrinted: Timestamp?
     private var insertionsSinceSweep = 0
+    /// When `tick` last looked for calls whose end line is overdue: once a minute is enough.
+    private var lastOverdueScan: Timestamp?
     /// Sweeping again only after as many insertions as survived keeps sweeps amortized O(1).
     private var sizeAfterSweep = 0
     /// Small enough that the calls dropped between two sweeps are still in the cache when the
@@ -68,7 +70,7 @@ struct SMDRCallTracker {
             timing.printed >= call.latestEnd.adding(seconds: 59 + window)
         }
         reportOldestPendingBeyondLimit(into: &events)
-        sweepIfDue()
+        sweepIfDue(into: &events)
     }
 
     /// Lines with the same key and overlapping legs are one call.
@@ -106,12 +108,44 @@ struct SMDRCallTracker {
         }
     }
 
-    /// Reports unanswered groups whose lines stopped arriving `groupWindowSeconds` ago.
+    /// Reports unanswered groups whose lines stopped arriving `groupWindowSeconds` ago, and
+    /// closes calls whose end line is overdue by the agent's clock (see `closeWithoutEndLine`).
     mutating func tick(now: Timestamp, into events: inout [CallEvent]) {
         let window = windowSeconds
         flushPending(except: nil, into: &events) { call in
             call.lastArrival.seconds(until: now) >= window
         }
+        guard lastOverdueScan.map({ $0.seconds(until: now) >= 60 }) ?? true else { return }
+        lastOverdueScan = now
+        let retention = retentionSeconds
+        let overdue = slots.withUnsafeBufferPointer { calls in
+            calls.indices.filter { calls[$0].awaitingEndLine && !calls[$0].endReported
+                && calls[$0].lastArrival.seconds(until: now) >= retention }
+        }
+        for slot in overdue { closeWithoutEndLine(slot: slot, into: &events) }
+    }
+
+    /// An RC or AN line whose end line never came (lost on the wire, or printed while nobody
+    /// was reading) would leave the call ringing or talking for ever in every CRM's live view.
+    /// After `linkRetentionSeconds` without it, the call is closed the way the Asterisk agent
+    /// closes a call whose Hangup never came: `answered` if an answer was printed, else
+    /// `missed`, ending at its last line, and `detail` says so.
+    private mutating func closeWithoutEndLine(slot: Int, into events: inout [CallEvent]) {
+        guard slots[slot].awaitingEndLine, !slots[slot].endReported else { return }
+        let cause = SMDREventFactory.Cause.noEndLine(lastLineKey: slots[slot].lastLineKey)
+        if !slots[slot].ringingReported {
+            slots[slot].ringingReported = true
+            events.append(slots[slot].ringingEvent(factory, cause: cause))
+        }
+        slots[slot].awaitingEndLine = false
+        slots[slot].endReported = true
+        let answered = slots[slot].answeredBy != nil
+        var event = slots[slot].endedEvent(factory, disposition: answered ? .answered : .missed, cause: cause)
+        let after = retentionSeconds % 3600 == 0 ? "\(retentionSeconds / 3600) h" : "\(retentionSeconds / 60) min"
+        let note = "no end line seen: closed \(after) after its last line without one; endedAt is its last line"
+            + (answered ? ", the length of the conversation is unknown" : "")
+        event.detail = [event.detail, note].compactMap { $0 }.joined(separator: "; ")
+        events.append(event)
     }
 
     /// The lines of every call whose outcome is still to come, oldest call first: what a
@@ -321,7 +355,7 @@ struct SMDRCallTracker {
     // MARK: - Memory bound
 
     /// Ended calls are kept `linkRetentionSeconds` of PBX time for late legs, then dropped.
-    private mutating func sweepIfDue() {
+    private mutating func sweepIfDue(into events: inout [CallEvent]) {
         guard insertionsSinceSweep >= max(Self.sweepInterval, sizeAfterSweep), let newestPrinted else { return }
         insertionsSinceSweep = 0
         let horizon = newestPrinted.adding(seconds: -retentionSeconds)
@@ -332,7 +366,10 @@ struct SMDRCallTracker {
                 !calls[slot].isVacant && !calls[slot].isPendingMissed && (overfull || calls[slot].latestEnd < horizon)
             }
         }
-        for slot in due { slots[slot] = .vacant }
+        for slot in due {
+            closeWithoutEndLine(slot: slot, into: &events)
+            slots[slot] = .vacant
+        }
         freeSlots.append(contentsOf: due)
         if !due.isEmpty { index.rebuild(from: slots) }
         let orphaned = incomingByExtension.compactMap { index.slot(of: $0.value, in: slots) == nil ? $0.key : nil }

@@ -33,6 +33,7 @@ final class SMDREventFactory: Sendable {
     enum Cause {
         case line(key: StableID.Digest)
         case missed(lastLineKey: StableID.Digest)
+        case noEndLine(lastLineKey: StableID.Digest)
     }
 
     /// `StableID.make([key.id, type.rawValue])`, with `"missed"` after them for a missed report.
@@ -46,6 +47,10 @@ final class SMDREventFactory: Sendable {
             builder.append(key)
             builder.append(type.rawValue)
             builder.append("missed")
+        case .noEndLine(let key):
+            builder.append(key)
+            builder.append(type.rawValue)
+            builder.append("noEndLine")
         }
         return builder.digest
     }
