@@ -26,15 +26,23 @@ final class CallControlTests: XCTestCase {
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, object)
     }
 
-    func testCommandsAreRoutedToTheAgentServingTheSystem() async throws {
-        let folder = try temporaryFolder("e2e-control")
-        let collector = try CollectorUnderTest(name: "e2e-control")
+    /// A collector with one connected jsonl agent on system office7: an agent that runs no
+    /// call-control command.
+    func collectorWithJSONLAgent(_ test: String, agentName: String) throws -> (CollectorUnderTest, ChildProcess) {
+        let folder = try temporaryFolder(test)
+        let collector = try CollectorUnderTest(name: test)
         let feed = folder.appendingPathComponent("feed.jsonl")
         FileManager.default.createFile(atPath: feed.path, contents: nil)
-        let config = try collector.enrollAgent("office-agent", systems: ["office7"], folder: folder,
+        let config = try collector.enrollAgent(agentName, systems: ["office7"], folder: folder,
                                                extra: "jsonl:\n  input: \(feed.path)\n  follow: true\n")
         let agent = try ChildProcess("tamas-agent", ["jsonl", "--config", config.path])
         XCTAssertTrue(try eventually(timeout: 20) { try collector.agents().first?["connected"] as? Bool == true }, agent.log)
+        return (collector, agent)
+    }
+
+    func testCommandsAreRoutedToTheAgentServingTheSystem() async throws {
+        let (collector, agent) = try collectorWithJSONLAgent("e2e-control", agentName: "office-agent")
+        defer { XCTAssertTrue(agent.isRunning, "the agent that could not run the commands stays connected") }
 
         let (status, answer) = try await post(collector, "/api/v1/originate", ["systemKey": "office7", "extension": "201", "number": "09121234567"])
         XCTAssertEqual(status, 409, "a jsonl agent announced that it cannot dial")
@@ -97,14 +105,7 @@ final class CallControlTests: XCTestCase {
     /// the one that announced it runs it, even when another agent of the system connected first.
     /// `tamasctl originate` and `tamasctl supervise` take the same way and print the outcome.
     func testACommandSkipsAnOlderAgentOfTheSystemThatCannotRunIt() async throws {
-        let folder = try temporaryFolder("e2e-control-route")
-        let collector = try CollectorUnderTest(name: "e2e-control-route")
-        let feed = folder.appendingPathComponent("feed.jsonl")
-        FileManager.default.createFile(atPath: feed.path, contents: nil)
-        let config = try collector.enrollAgent("recorder", systems: ["office7"], folder: folder,
-                                               extra: "jsonl:\n  input: \(feed.path)\n  follow: true\n")
-        let older = try ChildProcess("tamas-agent", ["jsonl", "--config", config.path])
-        XCTAssertTrue(try eventually(timeout: 20) { try collector.agents().first?["connected"] as? Bool == true }, older.log)
+        let (collector, older) = try collectorWithJSONLAgent("e2e-control-route", agentName: "recorder")
         let refused = try runToolAllowingFailure("tamasctl", ["originate", "--system", "office7", "--extension", "201", "--number", "0912",
                                                               "--data-dir", collector.dataDir.path, "--url", collector.url])
         XCTAssertEqual(refused.status, 1)

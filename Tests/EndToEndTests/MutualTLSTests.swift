@@ -26,31 +26,26 @@ final class MutualTLSTests: XCTestCase {
         stranger.terminate()
         XCTAssertEqual(try collector.calls().count, 0)
 
-        var config = try String(contentsOf: try collector.enrollAgent("branch-pbx", systems: ["branch"], folder: folder, extra: section), encoding: .utf8)
-        config = config.replacingOccurrences(of: "collector:\n", with: """
-            collector:
-              clientCertificate: \(pki.appendingPathComponent("branch-pbx.crt").path)
-              clientKey: \(pki.appendingPathComponent("branch-pbx.key").path)
+        /// Enrolls `agent` and gives it the client certificate `make-ca.sh` issued to `holder`.
+        func enroll(_ agent: String, presenting holder: String) throws -> URL {
+            let path = try collector.enrollAgent(agent, systems: ["branch"], folder: folder, extra: section)
+            let config = try String(contentsOf: path, encoding: .utf8).replacingOccurrences(of: "collector:\n", with: """
+                collector:
+                  clientCertificate: \(pki.appendingPathComponent("\(holder).crt").path)
+                  clientKey: \(pki.appendingPathComponent("\(holder).key").path)
 
-            """)
-        let configPath = folder.appendingPathComponent("branch-pbx.yaml")
-        try config.write(to: configPath, atomically: false, encoding: .utf8)
+                """)
+            try config.write(to: path, atomically: false, encoding: .utf8)
+            return path
+        }
+        let configPath = try enroll("branch-pbx", presenting: "branch-pbx")
         let member = try ChildProcess("tamas-agent", ["jsonl", "--config", configPath.path, "--exit-when-drained"], name: "agent with certificate")
         XCTAssertTrue(member.waitForExit(timeout: 30), member.log)
         XCTAssertEqual(member.exitCode, 0)
         XCTAssertEqual(try collector.calls().count, 10)
 
         // Another enrolled agent presenting branch-pbx's certificate with its own valid secret.
-        var borrowed = try String(contentsOf: try collector.enrollAgent("other-pbx", systems: ["branch"], folder: folder, extra: section),
-                                  encoding: .utf8)
-        borrowed = borrowed.replacingOccurrences(of: "collector:\n", with: """
-            collector:
-              clientCertificate: \(pki.appendingPathComponent("branch-pbx.crt").path)
-              clientKey: \(pki.appendingPathComponent("branch-pbx.key").path)
-
-            """)
-        let borrowedPath = folder.appendingPathComponent("other-pbx.yaml")
-        try borrowed.write(to: borrowedPath, atomically: false, encoding: .utf8)
+        let borrowedPath = try enroll("other-pbx", presenting: "branch-pbx")
         let impostor = try ChildProcess("tamas-agent", ["jsonl", "--config", borrowedPath.path], name: "agent with another's certificate")
         let refusal = "the client certificate is issued to 'branch-pbx', not to agent 'other-pbx'"
         impostor.waitForLog(refusal, timeout: 20)
