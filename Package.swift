@@ -254,9 +254,11 @@ let package = Package(
         .testTarget(
             name: "DeliveryTests",
             dependencies: [
-                "CRMDelivery", "CollectorCore", "ConnectorKit", "WebhookConnector", "TamasEvents", "TestSupport",
+                "CRMDelivery", "CollectorCore", "ConnectorKit", "WebhookConnector", "PayamGostarConnector", "ZammadConnector",
+                "TamasEvents", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/DeliveryTests"),
         .testTarget(name: "SerialTests", dependencies: ["SerialPort", "TamasEvents", "TestSupport"], path: "Tests/SerialTests"),

@@ -21,8 +21,35 @@ struct CRMRoutes: Sendable {
     func add(to api: RouterGroup<BasicRequestContext>) {
         api.get("crm") { _, _ in try json(try await store.list()) }
         api.post("crm") { request, context -> Response in
-            let definition = try await request.decode(as: EndpointDefinition.self, context: context)
-            return try await answer(status: .created) { try await store.add(definition) }
+            let body = try await request.body.collect(upTo: context.maxUploadSize)
+            return try await answer(status: .created) { try await store.add(try EndpointRequest.decode(EndpointDefinition.self, from: body)) }
+        }
+        api.patch("crm/:name") { request, context -> Response in
+            let name = try context.parameters.require("name")
+            let body = try await request.body.collect(upTo: context.maxUploadSize)
+            return try await answer {
+                let edit = try EndpointRequest.decode(EndpointEdit.self, from: body)
+                let view = try await store.edit(name: name, edit)
+                context.logger.notice("CRM endpoint edited",
+                                      metadata: ["endpoint": "\(name)", "fields": "\(edit.changedFields.joined(separator: ","))"])
+                return view
+            }
+        }
+        api.delete("crm/:name") { request, context -> Response in
+            let name = try context.parameters.require("name")
+            let force: Bool
+            switch request.uri.queryParameters.get("force") {
+            case nil, "false": force = false
+            case "true": force = true
+            default: throw HTTPError(.badRequest, message: "force: give ?force=true to drop the deliveries still queued or parked")
+            }
+            return try await answer {
+                let removal = try await store.remove(name: name, force: force)
+                context.logger.notice("CRM endpoint removed", metadata: [
+                    "endpoint": "\(name)", "droppedQueued": "\(removal.droppedQueued)", "droppedParked": "\(removal.droppedParked)",
+                ])
+                return removal
+            }
         }
         api.put("crm/:name/password") { request, context -> Response in
             let name = try context.parameters.require("name")
@@ -60,7 +87,7 @@ struct CRMRoutes: Sendable {
         }
     }
 
-    /// The store's refusals become 400/404/409 with its message.
+    /// The store's refusals become 400/404/409 with its message; a body's refusals name their field.
     private func answer(status: HTTPResponse.Status = .ok, _ work: () async throws -> some Encodable) async throws -> Response {
         do {
             return try json(try await work(), status: status)
@@ -68,6 +95,7 @@ struct CRMRoutes: Sendable {
             switch failure {
             case .nameTaken: throw HTTPError(.conflict, message: failure.description)
             case .notFound: throw HTTPError(.notFound, message: failure.description)
+            case .undelivered: throw HTTPError(.conflict, message: failure.description)
             }
         } catch let invalid as EndpointDefinition.Invalid {
             throw HTTPError(.badRequest, message: invalid.description)

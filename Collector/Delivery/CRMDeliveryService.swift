@@ -5,8 +5,9 @@ import GRDB
 import Logging
 import Prometheus
 
-/// Starts a delivery worker for every CRM endpoint in the store (also for endpoints added while
-/// it runs) and stops them when its task is cancelled.
+/// Starts the delivery lanes of every CRM endpoint in the store (also of endpoints added while it
+/// runs; an endpoint's `EndpointLanes` follow its edits and removal) and stops them when its task
+/// is cancelled.
 public struct CRMDeliveryService: Sendable {
     let store: CRMStore
     let doorbell: Doorbell
@@ -44,15 +45,12 @@ public struct CRMDeliveryService: Sendable {
             while !Task.isCancelled {
                 do {
                     for id in try await store.endpointIds() where !running.contains(id) {
-                        guard let endpoint = try await store.configuration(id: id) else { continue }
                         running.insert(id)
-                        let lanes = endpoint.parallelCalls
-                        for index in 0..<lanes {
-                            let worker = EndpointWorker(endpointId: id, lane: Lane(index: index, count: lanes), store: store, client: client,
-                                                        doorbell: doorbell, registry: registry, logger: logger, recordingLinks: recordingLinks,
-                                                        pollInterval: idlePollInterval)
-                            group.addTask { await worker.run() }
+                        let lanes = EndpointLanes(endpointId: id, store: store, registry: registry, logger: logger) { [self] lane in
+                            EndpointWorker(endpointId: id, lane: lane, store: store, client: client, doorbell: doorbell, registry: registry,
+                                           logger: logger, recordingLinks: recordingLinks, pollInterval: idlePollInterval)
                         }
+                        group.addTask { await lanes.run() }
                     }
                 } catch {
                     logger.error("cannot read the CRM endpoints", metadata: ["error": "\(error)"])

@@ -21,6 +21,9 @@ public enum EndpointKind: String, Codable, Sendable, CaseIterable {
 public struct EndpointOptions: Codable, Hashable, Sendable {
     /// PayamGostar and Zammad: how phone numbers are written.
     public var numberFormat: NumberFormat?
+    /// PayamGostar and Zammad: the telephone system's number plan, which decides what the
+    /// national form of a number is and how long an extension can be.
+    public var numberPlan: NumberPlan?
     /// PayamGostar: create extensions and trunks seen in calls as peers.
     public var registerPeers: Bool?
     /// Zammad: extension → the Zammad user's name for `user[]`.
@@ -37,10 +40,11 @@ public struct EndpointOptions: Codable, Hashable, Sendable {
     /// 1 sends everything in arrival order.
     public var parallelCalls: Int?
 
-    public init(numberFormat: NumberFormat? = nil, registerPeers: Bool? = nil, userNames: [String: String]? = nil,
-                includeInternalCalls: Bool? = nil, path: String? = nil, timeoutSeconds: Int? = nil, maxBackoffSeconds: Int? = nil,
-                parallelCalls: Int? = nil) {
+    public init(numberFormat: NumberFormat? = nil, numberPlan: NumberPlan? = nil, registerPeers: Bool? = nil,
+                userNames: [String: String]? = nil, includeInternalCalls: Bool? = nil, path: String? = nil, timeoutSeconds: Int? = nil,
+                maxBackoffSeconds: Int? = nil, parallelCalls: Int? = nil) {
         self.numberFormat = numberFormat
+        self.numberPlan = numberPlan
         self.registerPeers = registerPeers
         self.userNames = userNames
         self.includeInternalCalls = includeInternalCalls
@@ -50,12 +54,41 @@ public struct EndpointOptions: Codable, Hashable, Sendable {
         self.parallelCalls = parallelCalls
     }
 
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case numberFormat, numberPlan, registerPeers, userNames, includeInternalCalls, path, timeoutSeconds, maxBackoffSeconds,
+             parallelCalls
+    }
+
+    /// The keys `NumberPlan` reads: its own decoder passes over any other, and in an operator's
+    /// request a misspelt code must be refused, not dropped.
+    static let numberPlanKeys = Set(Mirror(reflecting: NumberPlan()).children.compactMap(\.label))
+
+    /// In an operator's request (`EndpointRequest.decode`) an option Tamas does not know is
+    /// refused, naming it; options read back from the store are taken as they are.
+    public init(from decoder: any Decoder) throws {
+        let values = try decoder.container(keyedBy: CodingKeys.self)
+        if EndpointRequest.isRequest(decoder) {
+            try decoder.refuseUnknownKeys(Set(CodingKeys.allCases.map(\.stringValue)), kind: "option")
+            if values.contains(.numberPlan), try !values.decodeNil(forKey: .numberPlan) {
+                try values.superDecoder(forKey: .numberPlan).refuseUnknownKeys(Self.numberPlanKeys, kind: "number plan key")
+            }
+        }
+        numberFormat = try values.decodeIfPresent(NumberFormat.self, forKey: .numberFormat)
+        numberPlan = try values.decodeIfPresent(NumberPlan.self, forKey: .numberPlan)
+        registerPeers = try values.decodeIfPresent(Bool.self, forKey: .registerPeers)
+        userNames = try values.decodeIfPresent([String: String].self, forKey: .userNames)
+        includeInternalCalls = try values.decodeIfPresent(Bool.self, forKey: .includeInternalCalls)
+        path = try values.decodeIfPresent(String.self, forKey: .path)
+        timeoutSeconds = try values.decodeIfPresent(Int.self, forKey: .timeoutSeconds)
+        maxBackoffSeconds = try values.decodeIfPresent(Int.self, forKey: .maxBackoffSeconds)
+        parallelCalls = try values.decodeIfPresent(Int.self, forKey: .parallelCalls)
+    }
+
     static let defaultTimeoutSeconds = 15
     static let defaultMaxBackoffSeconds = 60
 
     var effectiveTimeoutSeconds: Int { min(max(timeoutSeconds ?? Self.defaultTimeoutSeconds, 1), 300) }
     var effectiveMaxBackoffSeconds: Int { min(max(maxBackoffSeconds ?? Self.defaultMaxBackoffSeconds, 1), 3600) }
-
 }
 
 /// What an operator gives to add an endpoint (`POST /api/v1/crm`).
@@ -81,31 +114,73 @@ public struct EndpointDefinition: Codable, Sendable {
         self.options = options
     }
 
+    /// A value an operator gave that an endpoint cannot have; the description starts with the field.
     public struct Invalid: Error, CustomStringConvertible {
         public var description: String
     }
 
     func validated() throws -> EndpointDefinition {
+        var clean = self
+        clean.name = try EndpointRules.name(name)
+        clean.url = try EndpointRules.url(url)
+        clean.systemKeys = try EndpointRules.systemKeys(systemKeys)
+        try EndpointRules.secret(secret, kind: kind)
+        if let options { try EndpointRules.options(options) }
+        clean.user = EndpointRules.user(user, kind: kind)
+        return clean
+    }
+}
+
+/// The rules an endpoint's fields follow, the same whether they are given to `add` or to `edit`;
+/// every refusal starts with the field it concerns.
+enum EndpointRules {
+    static func name(_ name: String) throws -> String {
         guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
-            throw Invalid(description: "endpoint name '\(name)' must be 1 to 64 letters, digits, '-', '_' or '.'")
+            throw EndpointDefinition.Invalid(description: "name: '\(name)' must be 1 to 64 letters, digits, '-', '_' or '.'")
         }
+        return name
+    }
+
+    /// The address without a trailing slash, so paths append to it alike.
+    static func url(_ url: String) throws -> String {
         guard let parsed = URLComponents(string: url), let scheme = parsed.scheme?.lowercased(), ["http", "https"].contains(scheme),
               let host = parsed.host, !host.isEmpty, parsed.query == nil, parsed.user == nil else {
-            throw Invalid(description: "the CRM address must be http://host[:port][/prefix] or https://…, without query or credentials")
+            throw EndpointDefinition.Invalid(
+                description: "url: the CRM address must be http://host[:port][/prefix] or https://…, without query or credentials")
         }
-        guard !systemKeys.isEmpty else { throw Invalid(description: "an endpoint serves at least one system key") }
-        if let bad = systemKeys.first(where: { !SystemKey.isValid($0) }) {
-            throw Invalid(description: "system key '\(bad)': \(SystemKey.rule)")
+        return url.hasSuffix("/") ? String(url.dropLast()) : url
+    }
+
+    /// Sorted and without repeats.
+    static func systemKeys(_ keys: [String]) throws -> [String] {
+        guard !keys.isEmpty else { throw EndpointDefinition.Invalid(description: "systemKeys: an endpoint serves at least one system key") }
+        if let bad = keys.first(where: { !SystemKey.isValid($0) }) {
+            throw EndpointDefinition.Invalid(description: "systemKeys: '\(bad)': \(SystemKey.rule)")
         }
-        guard !secret.isEmpty else {
-            throw Invalid(description: "the \(kind == .payamgostar ? "password" : kind == .zammad ? "CTI token" : "signing secret") is empty")
+        return Array(Set(keys)).sorted()
+    }
+
+    static func secret(_ secret: String, kind: EndpointKind) throws {
+        guard secret.isEmpty else { return }
+        let what = switch kind {
+        case .payamgostar: "password"
+        case .zammad: "CTI token"
+        case .webhook: "signing secret"
         }
-        if let path = options?.path, !path.hasPrefix("/") { throw Invalid(description: "the webhook path must start with '/'") }
-        var clean = self
-        clean.systemKeys = Array(Set(systemKeys)).sorted()
-        clean.url = url.hasSuffix("/") ? String(url.dropLast()) : url
-        if kind == .payamgostar, (user ?? "").isEmpty { clean.user = "admin" }
-        return clean
+        throw EndpointDefinition.Invalid(description: "secret: the \(what) is empty")
+    }
+
+    static func options(_ options: EndpointOptions) throws {
+        if let path = options.path, !path.hasPrefix("/") {
+            throw EndpointDefinition.Invalid(description: "options.path: the webhook path must start with '/', not '\(path)'")
+        }
+    }
+
+    /// PayamGostar signs in as `admin` unless told otherwise; the other kinds have no user.
+    static func user(_ user: String?, kind: EndpointKind) -> String? {
+        guard kind == .payamgostar else { return nil }
+        guard let user, !user.isEmpty else { return "admin" }
+        return user
     }
 }
 

@@ -22,6 +22,15 @@ public struct EndpointView: Codable, Sendable, Equatable {
     public var authFailure: String?
 }
 
+/// What removing an endpoint dropped with it.
+public struct EndpointRemoval: Codable, Sendable, Equatable {
+    public var removed: String
+    /// Deliveries that were waiting (due, or backing off) and will never be sent.
+    public var droppedQueued: Int
+    /// Deliveries the CRM had refused, kept for an operator until now.
+    public var droppedParked: Int
+}
+
 /// A delivery the CRM refused, kept for an operator.
 public struct ParkedView: Codable, Sendable, Equatable {
     public var id: Int64
@@ -53,11 +62,17 @@ public struct CRMStore: Sendable {
     public enum Failure: Error, CustomStringConvertible {
         case nameTaken(String)
         case notFound(String)
+        /// Removing the endpoint would drop deliveries that were never sent, and `force` was not given.
+        case undelivered(String, queued: Int, parked: Int)
 
         public var description: String {
             switch self {
             case .nameTaken(let name): "a CRM endpoint named '\(name)' already exists"
             case .notFound(let name): "no CRM endpoint named '\(name)'"
+            case .undelivered(let name, let queued, let parked):
+                "CRM endpoint '\(name)' still has \(queued) queued and \(parked) parked deliveries, which removing it would drop: "
+                    + "let the backlog drain and settle what is parked (retry-parked), or remove it with force "
+                    + "(tamasctl crm remove \(name) --force, DELETE …?force=true)"
             }
         }
     }
@@ -67,7 +82,7 @@ public struct CRMStore: Sendable {
     public func add(_ definition: EndpointDefinition) async throws -> EndpointView {
         let clean = try definition.validated()
         let sealed = try box.seal(clean.secret)
-        let options = String(decoding: try JSONEncoder().encode(clean.options ?? EndpointOptions()), as: UTF8.self)
+        let options = try Self.json(clean.options ?? EndpointOptions())
         try await database.write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM crm_endpoints WHERE name = ?", arguments: [clean.name]) == true {
                 throw Failure.nameTaken(clean.name)
@@ -75,14 +90,77 @@ public struct CRMStore: Sendable {
             try db.execute(sql: """
                 INSERT INTO crm_endpoints (name, kind, base_url, user_name, sealed_secret, options, created_at_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [clean.name, clean.kind.rawValue, clean.url, clean.kind == .payamgostar ? clean.user : nil,
-                                 sealed, options, Clock.nowMillis()])
+                """, arguments: [clean.name, clean.kind.rawValue, clean.url, clean.user, sealed, options, Clock.nowMillis()])
             let id = db.lastInsertedRowID
             for key in clean.systemKeys {
                 try db.execute(sql: "INSERT INTO crm_endpoint_systems (system_key, endpoint_id) VALUES (?, ?)", arguments: [key, id])
             }
         }
         return try await view(named: clean.name)
+    }
+
+    /// Applies an operator's edit in one transaction, checked by the rules `add` follows. The
+    /// columns it writes are configuration columns, so `EndpointEditObserver` rings the endpoint's
+    /// lanes when it commits and their next delivery uses the new settings. Waiting deliveries
+    /// become due at once, as after `resume`: a lane backing off from the old address tries the
+    /// new one now. A new address or user also forgets the session and clears "auth failed":
+    /// both belonged to the old sign-in. The per-call state is kept (PayamGostar's call ids), so
+    /// the endpoint must still be the same CRM; another CRM is another endpoint.
+    public func edit(name: String, _ edit: EndpointEdit) async throws -> EndpointView {
+        let url = try edit.url.map(EndpointRules.url)
+        let systemKeys = try edit.systemKeys.map(EndpointRules.systemKeys)
+        try await database.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT id, kind, base_url, user_name, options FROM crm_endpoints WHERE name = ?",
+                                             arguments: [name]),
+                  let kind = EndpointKind(rawValue: row["kind"]) else { throw Failure.notFound(name) }
+            let id: Int64 = row["id"]
+            let storedURL: String = row["base_url"]
+            let storedUser: String? = row["user_name"]
+            if edit.user != nil, kind != .payamgostar {
+                throw EndpointDefinition.Invalid(description: "user: only a PayamGostar endpoint signs in with a user name")
+            }
+            let user = edit.user.map { EndpointRules.user($0, kind: kind) } ?? storedUser
+            var options = Self.options(row["options"])
+            if let patch = edit.options {
+                options = patch.applied(to: options)
+                try EndpointRules.options(options)
+            }
+            let signInChanged = (url ?? storedURL) != storedURL || user != storedUser
+            try db.execute(sql: "UPDATE crm_endpoints SET base_url = ?, user_name = ?, options = ? WHERE id = ?",
+                           arguments: [url ?? storedURL, user, try Self.json(options), id])
+            if signInChanged {
+                try db.execute(sql: "UPDATE crm_endpoints SET sealed_session = NULL, auth_failure = NULL WHERE id = ?", arguments: [id])
+            }
+            if let systemKeys {
+                try db.execute(sql: "DELETE FROM crm_endpoint_systems WHERE endpoint_id = ?", arguments: [id])
+                for key in systemKeys {
+                    try db.execute(sql: "INSERT INTO crm_endpoint_systems (system_key, endpoint_id) VALUES (?, ?)", arguments: [key, id])
+                }
+            }
+            try Self.makeBacklogDue(endpointName: name, in: db)
+        }
+        return try await view(named: name)
+    }
+
+    /// Deletes the endpoint and everything that is only its own: its queued and parked deliveries,
+    /// its per-call state, its session. Deliveries that were never sent are lost with it, so while
+    /// there are any the removal is refused unless `force` says to drop them; the answer says how
+    /// many were. Deleting the row rings the endpoint's lanes (`EndpointEditObserver`): they find
+    /// it gone and stop; a delivery of several requests under way stops after the one on the wire.
+    public func remove(name: String, force: Bool) async throws -> EndpointRemoval {
+        try await database.write { db in
+            let id = try Self.endpointId(name, in: db)
+            let counts = try Row.fetchOne(db, sql: """
+                SELECT COALESCE(SUM(state = 'pending'), 0) AS queued, COALESCE(SUM(state = 'parked'), 0) AS parked
+                FROM crm_outbox WHERE endpoint_id = ?
+                """, arguments: [id])
+            let queued: Int = counts?["queued"] ?? 0
+            let parked: Int = counts?["parked"] ?? 0
+            guard force || queued + parked == 0 else { throw Failure.undelivered(name, queued: queued, parked: parked) }
+            // The outbox, per-call state and system rows go with it (ON DELETE CASCADE).
+            try db.execute(sql: "DELETE FROM crm_endpoints WHERE id = ?", arguments: [id])
+            return EndpointRemoval(removed: name, droppedQueued: queued, droppedParked: parked)
+        }
     }
 
     public func list() async throws -> [EndpointView] {
@@ -224,8 +302,7 @@ public struct CRMStore: Sendable {
             FROM crm_outbox WHERE endpoint_id = ?
             """, arguments: [id])
         let oldest: Int64? = counts?["oldest"]
-        let optionsText: String = row["options"]
-        let options = (try? JSONDecoder().decode(EndpointOptions.self, from: Data(optionsText.utf8))) ?? EndpointOptions()
+        let options = Self.options(row["options"])
         let authFailure: String? = row["auth_failure"]
         let state = if row["paused"] as Bool {
             "paused"
@@ -242,6 +319,15 @@ public struct CRMStore: Sendable {
             oldestUndeliveredSeconds: oldest.map { Int(max(0, Clock.nowMillis() - $0) / 1000) },
             lastSuccessAt: iso(row["last_success_at_ms"]), lastError: row["last_error"], lastErrorAt: iso(row["last_error_at_ms"]),
             authFailure: authFailure)
+    }
+
+    /// The options as stored; what cannot be read counts as the defaults.
+    static func options(_ stored: String) -> EndpointOptions {
+        (try? JSONDecoder().decode(EndpointOptions.self, from: Data(stored.utf8))) ?? EndpointOptions()
+    }
+
+    static func json(_ options: EndpointOptions) throws -> String {
+        String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
     }
 
     static func iso(_ millis: Int64?) -> String? {

@@ -96,17 +96,18 @@ extension EndpointConfiguration {
     /// The connector for this endpoint's kind, with its settings.
     func driver() -> any DeliveryDriving {
         let timeout = options.effectiveTimeoutSeconds
+        let numberPlan = options.numberPlan ?? NumberPlan()
         switch kind {
         case .payamgostar:
             return ConnectorDriver<PayamGostarDelivery>(settings: PayamGostarSettings(
-                userName: user ?? "admin", password: secret, numberFormat: options.numberFormat ?? .national,
+                userName: user ?? "admin", password: secret, numberPlan: numberPlan, numberFormat: options.numberFormat ?? .national,
                 registerPeers: options.registerPeers ?? false, requestTimeoutSeconds: timeout))
         case .webhook:
             return ConnectorDriver<WebhookDelivery>(settings: WebhookSettings(
                 path: options.path ?? "/", secret: secret, requestTimeoutSeconds: timeout))
         case .zammad:
             return ConnectorDriver<ZammadDelivery>(settings: ZammadSettings(
-                token: secret, userNames: options.userNames ?? [:], numberFormat: options.numberFormat ?? .e164Digits,
+                token: secret, userNames: options.userNames ?? [:], numberPlan: numberPlan, numberFormat: options.numberFormat ?? .e164Digits,
                 includeInternalCalls: options.includeInternalCalls ?? false, requestTimeoutSeconds: timeout))
         }
     }

@@ -29,6 +29,12 @@ struct DeliveryMetrics: Sendable {
             labels: [("endpoint", endpoint)])
     }
 
+    /// Takes the endpoint's series out of /metrics.
+    func unregister(from registry: PrometheusCollectorRegistry) {
+        for counter in [delivered, retried, parked, authFailures] { registry.unregisterCounter(counter) }
+        for gauge in [backlog, parkedNow] { registry.unregisterGauge(gauge) }
+    }
+
     func count(_ verdict: DeliveryVerdict) {
         switch verdict {
         case .done: delivered.increment()

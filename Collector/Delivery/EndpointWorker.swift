@@ -4,8 +4,9 @@ import Logging
 import Prometheus
 
 /// Delivers one lane of an endpoint's outbox, one delivery at a time, for as long as the
-/// collector runs. Each endpoint has its own workers (`parallelCalls` of them), so a dead or slow
-/// CRM delays only its own deliveries, and a CRM that answers slowly still gets several calls at once.
+/// collector runs and the endpoint exists with this number of lanes. Each endpoint has its own
+/// workers (`parallelCalls` of them), so a dead or slow CRM delays only its own deliveries, and a
+/// CRM that answers slowly still gets several calls at once.
 struct EndpointWorker: Sendable {
     let endpointId: Int64
     let lane: Lane
@@ -39,7 +40,8 @@ struct EndpointWorker: Sendable {
                 if let configured, configured.edits == ticket.edits {
                     endpoint = configured.endpoint
                 } else {
-                    guard let current = try await store.configuration(id: endpointId) else { return }
+                    // Gone, or split into another number of lanes: `EndpointLanes` takes it from here.
+                    guard let current = try await store.configuration(id: endpointId), current.parallelCalls == lane.count else { return }
                     endpoint = current
                     configured = (ticket.edits, current)
                 }
@@ -67,7 +69,7 @@ struct EndpointWorker: Sendable {
                     await idle(after: ticket, dueAtMillis: try await store.nextDueAt(endpointId: endpointId, lane: lane))
                     continue
                 }
-                let verdict = try await attempt(delivery, to: endpoint, failures: failures)
+                let verdict = try await attempt(delivery, to: endpoint, readAt: ticket)
                 figures.count(verdict)
                 switch verdict {
                 case .done:
@@ -100,6 +102,8 @@ struct EndpointWorker: Sendable {
                 }
             } catch is CancellationError {
                 return
+            } catch is EndpointRemoved {
+                return
             } catch {
                 logger.error("CRM delivery worker error; trying again", metadata: ["endpointId": "\(endpointId)", "error": "\(error)"])
                 try? await Task.sleep(for: .seconds(1))
@@ -107,7 +111,9 @@ struct EndpointWorker: Sendable {
         }
     }
 
-    private func attempt(_ delivery: ClaimedDelivery, to endpoint: EndpointConfiguration, failures: Int) async throws -> DeliveryVerdict {
+    /// `ticket`: the endpoint's doorbell as it was when `endpoint` was known to be current.
+    private func attempt(_ delivery: ClaimedDelivery, to endpoint: EndpointConfiguration, readAt ticket: Doorbell.Ticket) async throws
+        -> DeliveryVerdict {
         let transport = HTTPTransport(client: client, baseURL: endpoint.baseURL, logger: logger)
         let store = self.store
         let job = recordingLinks?.addingLinks(to: delivery.job, now: Date()) ?? delivery.job
@@ -121,6 +127,11 @@ struct EndpointWorker: Sendable {
         }
         if try await store.settle(delivery, endpoint: endpoint, verdict: verdict, checkpoint: checkpoint, retryAt: retryAt) {
             doorbell.ring(endpointId: endpoint.id)
+        }
+        // An edit that committed while this attempt was on its way (a new address, a resume, a new
+        // secret) made the backlog due now; the retry time just stored must not put this one off.
+        if case .retry = verdict, doorbell.ticket(for: endpoint.id).edits != ticket.edits {
+            try await store.makeDueNow(deliveryId: delivery.id)
         }
         return verdict
     }

@@ -27,10 +27,17 @@ struct ClaimedDelivery: Sendable {
     var job: DeliveryJob
 }
 
+/// The endpoint of a delivery under way was removed.
+struct EndpointRemoved: Error {}
+
 /// The worker's side of the store: what is due next, and recording how each attempt ended.
 extension CRMStore {
     func endpointIds() async throws -> [Int64] {
         try await database.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM crm_endpoints ORDER BY id") }
+    }
+
+    func endpointExists(named name: String) async throws -> Bool {
+        try await database.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM crm_endpoints WHERE name = ?", arguments: [name]) ?? false }
     }
 
     /// What a worker's `EndpointConfiguration` is read from: a committed change to any of these
@@ -46,12 +53,10 @@ extension CRMStore {
         return try await database.read { db -> EndpointConfiguration? in
             guard let row = try Row.fetchOne(db, sql: "SELECT \(columns) FROM crm_endpoints WHERE id = ?", arguments: [id]),
                   let kind = EndpointKind(rawValue: row["kind"]) else { return nil }
-            let optionsText: String = row["options"]
             return EndpointConfiguration(
                 id: id, name: row["name"], kind: kind, baseURL: row["base_url"], user: row["user_name"],
                 secret: try box.openText(row["sealed_secret"]), sealedSecret: row["sealed_secret"],
-                options: (try? JSONDecoder().decode(EndpointOptions.self, from: Data(optionsText.utf8))) ?? EndpointOptions(),
-                paused: row["paused"], authFailure: row["auth_failure"])
+                options: Self.options(row["options"]), paused: row["paused"], authFailure: row["auth_failure"])
         }
     }
 
@@ -123,9 +128,14 @@ extension CRMStore {
     }
 
     /// Saves the connector's values mid-delivery (e.g. right after PayamGostar created the call).
+    /// Throws `EndpointRemoved` once an operator removed the endpoint: its delivery stops there
+    /// instead of sending the CRM the rest of it.
     func saveCheckpoint(_ checkpoint: DeliveryCheckpoint, endpointId: Int64, delivery: ClaimedDelivery) async throws {
         let sealedSession = try box.seal(checkpoint.session)
         try await database.write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM crm_endpoints WHERE id = ?", arguments: [endpointId]) == true else {
+                throw EndpointRemoved()
+            }
             try Self.save(checkpoint, sealedSession: sealedSession, endpointId: endpointId, delivery: delivery, in: db)
         }
     }
@@ -166,9 +176,12 @@ extension CRMStore {
                 return false
             case .authFailed(let reason):
                 try db.execute(sql: "UPDATE crm_outbox SET last_error = ? WHERE id = ?", arguments: [reason, delivery.id])
+                // Only if the sign-in that failed is still the endpoint's: an operator may have
+                // given a new secret, address or user while this attempt was on its way.
                 try db.execute(sql: """
-                    UPDATE crm_endpoints SET auth_failure = ?, last_error = ?, last_error_at_ms = ? WHERE id = ? AND sealed_secret = ?
-                    """, arguments: [reason, reason, now, endpointId, endpoint.sealedSecret])
+                    UPDATE crm_endpoints SET auth_failure = ?, last_error = ?, last_error_at_ms = ?
+                    WHERE id = ? AND sealed_secret = ? AND base_url = ? AND user_name IS ?
+                    """, arguments: [reason, reason, now, endpointId, endpoint.sealedSecret, endpoint.baseURL, endpoint.user])
                 return false
             case .rejected(let status, let reason, let excerpt):
                 try db.execute(sql: """
@@ -186,6 +199,12 @@ extension CRMStore {
         }
     }
 
+    func makeDueNow(deliveryId: Int64) async throws {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE crm_outbox SET due_at_ms = 0 WHERE id = ? AND state = 'pending'", arguments: [deliveryId])
+        }
+    }
+
     private static func callHasPendingDelivery(_ delivery: ClaimedDelivery, endpointId: Int64, in db: Database) throws -> Bool {
         guard let callId = delivery.callId else { return false }
         return try Bool.fetchOne(db, sql: """
@@ -196,8 +215,11 @@ extension CRMStore {
     private static func save(_ checkpoint: DeliveryCheckpoint, sealedSession: Data, endpointId: Int64, delivery: ClaimedDelivery,
                              in db: Database) throws {
         if let callId = delivery.callId {
-            try db.execute(sql: "INSERT OR REPLACE INTO crm_call_state (endpoint_id, system_key, call_id, state) VALUES (?, ?, ?, ?)",
-                           arguments: [endpointId, delivery.systemKey, callId, checkpoint.callState])
+            // Nothing to keep for an endpoint an operator removed while this delivery was on the wire.
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO crm_call_state (endpoint_id, system_key, call_id, state)
+                SELECT id, ?, ?, ? FROM crm_endpoints WHERE id = ?
+                """, arguments: [delivery.systemKey, callId, checkpoint.callState, endpointId])
         }
         try db.execute(sql: "UPDATE crm_endpoints SET sealed_session = ? WHERE id = ?", arguments: [sealedSession, endpointId])
     }

@@ -4,13 +4,14 @@ import Foundation
 struct CRM: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crm",
-        abstract: "CRM endpoints: add them, watch delivery (state, backlog, parked), fix credentials, pause, replay.",
+        abstract: "CRM endpoints: add, edit and remove them, watch delivery (state, backlog, parked), fix credentials, pause, replay.",
         discussion: """
             Every call event of a system an endpoint serves is queued for it durably and delivered in order per call \
             (docs/crm.md). Passwords, tokens and secrets are read from standard input only, never from arguments, \
             and the collector never shows them again.
             """,
-        subcommands: [List.self, Add.self, SetPassword.self, Pause.self, Resume.self, Replay.self, Parked.self, RetryParked.self],
+        subcommands: [List.self, Add.self, Edit.self, Remove.self, SetPassword.self, Pause.self, Resume.self, Replay.self, Parked.self,
+                      RetryParked.self],
         defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
@@ -42,54 +43,79 @@ struct CRM: AsyncParsableCommand {
                 --user admin --password-stdin --system office1 --system office2
                 Here --url is the CRM's address; the collector's admin API is given with --collector (or TAMAS_URL).
                 """)
-        @Option(help: "The collector's admin API.")
-        var collector = ProcessInfo.processInfo.environment["TAMAS_URL"] ?? "http://127.0.0.1:8080"
-        @Option(help: "The collector's data folder; the admin token is read from its admin.token.")
-        var dataDir = ProcessInfo.processInfo.environment["TAMAS_DATA_DIR"] ?? "/var/lib/tamas"
-        @Option(help: "A file holding the admin token (instead of <data-dir>/admin.token).")
-        var tokenFile: String?
-
+        @OptionGroup var connection: CRMAdminConnection
         @Argument(help: "A name for the endpoint, e.g. pg-tehran.") var name: String
         @Option(help: "payamgostar, webhook or zammad.") var kind: String
         @Option(help: "The CRM's base address, http:// or https://, with a path prefix if it has one.") var url: String
         @Option(help: "PayamGostar user name (default admin).") var user: String?
         @Flag(help: "Read the password / token / secret from standard input (required).") var passwordStdin = false
         @Option(name: .customLong("system"), help: "A system key this endpoint serves (repeat for several).") var systems: [String] = []
-        @Option(help: "PayamGostar/Zammad number format: national, e164 or e164Digits.") var numberFormat: String?
-        @Flag(help: "PayamGostar: create extensions and trunks seen in calls as peers.") var registerPeers = false
-        @Option(name: .customLong("zammad-user"), help: "Zammad: EXTENSION=User Name for user[] (repeat).") var zammadUsers: [String] = []
-        @Flag(help: "Zammad: also send internal calls.") var includeInternalCalls = false
-        @Option(help: "Webhook: path appended to --url (default /).") var path: String?
-        @Option(help: "Seconds each request may take (default 15).") var timeout: Int?
-        @Option(help: "Longest wait in seconds between attempts while the CRM fails (default 60).") var maxBackoff: Int?
-        @Option(help: "Calls delivered at once, 1 to 16; each call's events stay in order (default: 4 for webhook, 1 otherwise).")
-        var parallelCalls: Int?
+        @OptionGroup var options: EndpointOptionFlags
 
         func validate() throws {
             guard passwordStdin else { throw ValidationError("give --password-stdin and pipe the secret in (it never goes on the command line)") }
             guard !systems.isEmpty else { throw ValidationError("give at least one --system KEY") }
             guard ["payamgostar", "webhook", "zammad"].contains(kind) else { throw ValidationError("--kind is payamgostar, webhook or zammad") }
-            if let numberFormat, !["national", "e164", "e164Digits"].contains(numberFormat) {
-                throw ValidationError("--number-format is national, e164 or e164Digits")
-            }
-            if let bad = zammadUsers.first(where: { !$0.contains("=") }) { throw ValidationError("--zammad-user '\(bad)' is not EXTENSION=Name") }
         }
 
         func run() async throws {
-            var userNames: [String: String] = [:]
-            for pair in zammadUsers {
-                let parts = pair.split(separator: "=", maxSplits: 1)
-                userNames[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
-            }
-            let options = OptionsBody(numberFormat: numberFormat, registerPeers: registerPeers ? true : nil,
-                                      userNames: userNames.isEmpty ? nil : userNames, includeInternalCalls: includeInternalCalls ? true : nil,
-                                      path: path, timeoutSeconds: timeout, maxBackoffSeconds: maxBackoff,
-                                      parallelCalls: parallelCalls)
             let body = AddBody(name: name, kind: kind, url: url, user: user, secret: try readSecretFromStandardInput(),
-                               systemKeys: systems, options: options)
-            let token = try AdminToken.read(dataDir: dataDir, tokenFile: tokenFile)
-            let data = try await AdminClient(baseURL: collector, token: token).send("POST", "/api/v1/crm", body: try JSONEncoder().encode(body))
+                               systemKeys: systems, options: try options.body())
+            let data = try await connection.client().send("POST", "/api/v1/crm", body: try JSONEncoder().encode(body))
             print(String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    struct Edit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change an endpoint's address, user, systems or options; what is not given stays as it is.",
+            discussion: """
+                The endpoint's next delivery uses the change, without a restart, and waiting deliveries become due at once. \
+                --system (repeat) replaces the systems the endpoint serves; --zammad-user and --number-plan each replace that \
+                whole option; --reset-option returns an option to its default. A new --url or --user forgets the CRM session \
+                and clears "auth failed". The secret is changed with set-password, the name and kind not at all (remove and add).
+                Example: tamasctl crm edit pg-tehran --url https://crm2.example.com --system office1 --system office3
+                """)
+        @OptionGroup var connection: CRMAdminConnection
+        @Argument(help: "The endpoint.") var name: String
+        @Option(help: "The CRM's new base address, http:// or https://, with a path prefix if it has one.") var url: String?
+        @Option(help: "PayamGostar: the user name to sign in with (empty: admin).") var user: String?
+        @Option(name: .customLong("system"), help: "A system key the endpoint serves from now on (repeat; replaces the list).")
+        var systems: [String] = []
+        @OptionGroup var options: EndpointOptionFlags
+        @Option(name: .customLong("reset-option"), help: "Return an option to its default, by its JSON name, e.g. numberPlan (repeat).")
+        var resetOptions: [String] = []
+
+        func validate() throws {
+            let given = try options.body()
+            guard url != nil || user != nil || !systems.isEmpty || given != OptionsBody() || !resetOptions.isEmpty else {
+                throw ValidationError("nothing to change: give --url, --user, --system, an option or --reset-option")
+            }
+        }
+
+        func run() async throws {
+            let given = try options.body()
+            let body = EditBody(url: url, user: user, systemKeys: systems.isEmpty ? nil : systems,
+                                options: given == OptionsBody() && resetOptions.isEmpty ? nil : OptionsChange(values: given, reset: resetOptions))
+            let data = try await connection.client().send("PATCH", "/api/v1/crm/\(pathSegment(name))", body: try JSONEncoder().encode(body))
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove an endpoint; refused while deliveries are queued or parked for it, unless --force drops them.",
+            discussion: """
+                Its delivery stops at once (a request already on the wire is the last). The answer says how many queued and \
+                parked deliveries were dropped with it. To stop delivering without losing anything, pause it instead.
+                """)
+        @OptionGroup var connection: Connection
+        @Argument(help: "The endpoint.") var name: String
+        @Flag(help: "Remove it even with deliveries queued or parked; they are dropped.") var force = false
+
+        func run() async throws {
+            let path = "/api/v1/crm/\(pathSegment(name))" + (force ? "?force=true" : "")
+            print(String(decoding: try await connection.client().send("DELETE", path, body: nil), as: UTF8.self))
         }
     }
 
@@ -203,8 +229,92 @@ enum AdminToken {
     }
 }
 
-struct OptionsBody: Encodable {
+/// How `crm add` and `crm edit` reach the collector: their --url is the CRM's address.
+struct CRMAdminConnection: ParsableArguments {
+    @Option(help: "The collector's admin API.")
+    var collector = ProcessInfo.processInfo.environment["TAMAS_URL"] ?? "http://127.0.0.1:8080"
+    @Option(help: "The collector's data folder; the admin token is read from its admin.token.")
+    var dataDir = ProcessInfo.processInfo.environment["TAMAS_DATA_DIR"] ?? "/var/lib/tamas"
+    @Option(help: "A file holding the admin token (instead of <data-dir>/admin.token).")
+    var tokenFile: String?
+
+    func client() throws -> AdminClient {
+        AdminClient(baseURL: collector, token: try AdminToken.read(dataDir: dataDir, tokenFile: tokenFile))
+    }
+}
+
+/// The endpoint options of `crm add` and `crm edit` (docs/crm.md); those not given are not sent.
+struct EndpointOptionFlags: ParsableArguments {
+    @Option(help: "PayamGostar/Zammad number format: national, e164 or e164Digits.") var numberFormat: String?
+    @Option(name: .customLong("number-plan"), help: """
+        PayamGostar/Zammad: the system's number plan as KEY=VALUE (repeat), keys as in the agent's system section: \
+        countryCode, nationalPrefix, internationalPrefix, maxExtensionLength, cityCode, releaseCode; keys left out take the defaults.
+        """)
+    var numberPlan: [String] = []
+    @Flag(inversion: .prefixedNo, help: "PayamGostar: create extensions and trunks seen in calls as peers.") var registerPeers: Bool?
+    @Option(name: .customLong("zammad-user"), help: "Zammad: EXTENSION=User Name for user[] (repeat).") var zammadUsers: [String] = []
+    @Flag(inversion: .prefixedNo, help: "Zammad: also send internal calls.") var includeInternalCalls: Bool?
+    @Option(help: "Webhook: path appended to --url (default /).") var path: String?
+    @Option(help: "Seconds each request may take (default 15).") var timeout: Int?
+    @Option(help: "Longest wait in seconds between attempts while the CRM fails (default 60).") var maxBackoff: Int?
+    @Option(help: "Calls delivered at once, 1 to 16; each call's events stay in order (default: 4 for webhook, 1 otherwise).")
+    var parallelCalls: Int?
+
+    func validate() throws {
+        if let numberFormat, !["national", "e164", "e164Digits"].contains(numberFormat) {
+            throw ValidationError("--number-format is national, e164 or e164Digits")
+        }
+        if let bad = zammadUsers.first(where: { !$0.contains("=") }) { throw ValidationError("--zammad-user '\(bad)' is not EXTENSION=Name") }
+        _ = try NumberPlanBody(numberPlan)
+    }
+
+    func body() throws -> OptionsBody {
+        var userNames: [String: String] = [:]
+        for pair in zammadUsers {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            userNames[String(parts.first ?? "")] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        return OptionsBody(numberFormat: numberFormat, numberPlan: numberPlan.isEmpty ? nil : try NumberPlanBody(numberPlan),
+                           registerPeers: registerPeers, userNames: userNames.isEmpty ? nil : userNames,
+                           includeInternalCalls: includeInternalCalls, path: path, timeoutSeconds: timeout, maxBackoffSeconds: maxBackoff,
+                           parallelCalls: parallelCalls)
+    }
+}
+
+/// `--number-plan KEY=VALUE`s as the collector reads a number plan; it checks the values.
+struct NumberPlanBody: Encodable, Equatable {
+    var releaseCode: String?
+    var countryCode: String?
+    var cityCode: String?
+    var nationalPrefix: String?
+    var internationalPrefix: String?
+    var maxExtensionLength: Int?
+
+    init(_ pairs: [String]) throws {
+        for pair in pairs {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2 else { throw ValidationError("--number-plan '\(pair)' is not KEY=VALUE") }
+            let value = parts[1]
+            switch parts[0] {
+            case "releaseCode": releaseCode = value
+            case "countryCode": countryCode = value
+            case "cityCode": cityCode = value
+            case "nationalPrefix": nationalPrefix = value
+            case "internationalPrefix": internationalPrefix = value
+            case "maxExtensionLength":
+                guard let length = Int(value) else { throw ValidationError("--number-plan maxExtensionLength is a number, not '\(value)'") }
+                maxExtensionLength = length
+            default:
+                throw ValidationError("--number-plan key '\(parts[0])' is none of countryCode, nationalPrefix, internationalPrefix, "
+                                      + "maxExtensionLength, cityCode, releaseCode")
+            }
+        }
+    }
+}
+
+struct OptionsBody: Encodable, Equatable {
     var numberFormat: String?
+    var numberPlan: NumberPlanBody?
     var registerPeers: Bool?
     var userNames: [String: String]?
     var includeInternalCalls: Bool?
@@ -222,6 +332,32 @@ struct AddBody: Encodable {
     var secret: String
     var systemKeys: [String]
     var options: OptionsBody
+}
+
+/// An edit's options: those given, and `null` for each one returned to its default.
+struct OptionsChange: Encodable {
+    var values: OptionsBody
+    var reset: [String]
+
+    func encode(to encoder: any Encoder) throws {
+        try values.encode(to: encoder)
+        var container = encoder.container(keyedBy: OptionName.self)
+        for name in reset { try container.encodeNil(forKey: OptionName(stringValue: name)) }
+    }
+
+    struct OptionName: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+}
+
+struct EditBody: Encodable {
+    var url: String?
+    var user: String?
+    var systemKeys: [String]?
+    var options: OptionsChange?
 }
 
 struct EndpointRow: Decodable {

@@ -42,6 +42,29 @@ final class CRMPayamGostarTests: XCTestCase {
         XCTAssertTrue(crmLines.contains("tamas_crm_backlog_events{endpoint=\"pg\"} 0"), crmLines)
     }
 
+    /// The endpoint's number plan decides what PayamGostar users see: a German caller is
+    /// `030…` to a CRM whose system's plan says country 49, `0049 30…` under the default (Iran).
+    func testTheEndpointsNumberPlanWritesTheNumbersPayamGostarReceives() throws {
+        let crm = PayamGostarDouble(password: "pw")
+        crm.server.start()
+        defer { crm.server.stop() }
+        let harness = try DeliveryHarness("pg-number-plan")
+        let added = try harness.addEndpoint("pg", kind: "payamgostar", url: crm.url, secret: "pw",
+                                            extra: ["--number-plan", "countryCode=49", "--number-plan", "maxExtensionLength=4"])
+        XCTAssertTrue(added.contains(#""countryCode":"49""#), added)
+        let berlin = "+493023125741"
+        harness.send(Calls.inboundAnswered("de-1", from: berlin))
+        XCTAssertTrue(try harness.waitUntilDrained("pg", events: 3, timeout: 30), harness.diagnosis("pg"))
+        XCTAssertEqual(crm.acceptedSummary(source: "de-1").first,
+                       "POST /api/v1/telephony/call SourceId=de-1 CallTypeIndex=1 InitChannelPeerName=1 InitChannelPeerTypeIndex=2 IsLive=true PhoneNumber=03023125741")
+
+        // Back to the default plan by an edit, without a restart: the next call is written the Iranian way.
+        try harness.editEndpoint("pg", ["--reset-option", "numberPlan"])
+        harness.send(Calls.inboundAnswered("de-2", offset: 100, from: berlin))
+        XCTAssertTrue(try harness.waitUntilDrained("pg", events: 6, timeout: 30), harness.diagnosis("pg"))
+        XCTAssertEqual(crm.acceptedSummary(source: "de-2").last, "PUT /api/v1/telephony/call CallTypeIndex=2 IsLive=false PhoneNumber=00493023125741")
+    }
+
     /// Tamas assembles a transfer into one call (`transferredTo`), so PayamGostar gets one call
     /// whose transferring extension hangs up as Transfered and whose target has its own channel;
     /// MergeCall joins two PayamGostar calls, and there is no second one to join (docs/crm.md).

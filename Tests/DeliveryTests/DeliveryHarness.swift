@@ -49,6 +49,30 @@ final class DeliveryHarness {
                            input: Data((secret + "\n").utf8), file: file, line: line)
     }
 
+    /// `tamasctl crm edit` (whose --url is the CRM's, so the collector is given with --collector).
+    @discardableResult
+    func editEndpoint(_ name: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        try runTool("tamasctl", ["crm", "edit", name] + arguments + ["--data-dir", collector.dataDir.path, "--collector", collector.url],
+                    file: file, line: line)
+    }
+
+    /// One admin API request with the admin token: the status and the body.
+    func api(_ method: String, _ path: String, body: String? = nil) throws -> (status: Int, body: String) {
+        let token = try String(contentsOf: collector.dataDir.appendingPathComponent("admin.token"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        var arguments = ["--silent", "--show-error", "-X", method, "-H", "Authorization: Bearer \(token)", "-w", "\n%{http_code}"]
+        if let body { arguments += ["-H", "Content-Type: application/json", "--data-binary", body] }
+        let output = try runTool("/usr/bin/curl", arguments + [collector.url + path])
+        let status = output.split(separator: "\n").last.flatMap { Int($0) } ?? 0
+        return (status, String(output.dropLast(String(status).count)).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// The error message of an admin API refusal.
+    static func message(_ body: String) -> String {
+        let error = (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["error"] as? [String: Any]
+        return error?["message"] as? String ?? body
+    }
+
     func endpoints() throws -> [[String: Any]] {
         let text = try tamasctl(["crm", "--json"])
         return (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]]) ?? []
