@@ -53,7 +53,9 @@ final class OpenAPIContractTests: XCTestCase {
         let recordingRef = try startAgents()
         // schemathesis puts a path value from its config into the URL as given, so it is encoded here.
         let refSegment = Self.pathSegment(recordingRef)
-        let apiToken = try collector.tamasctl(["tokens", "add", "crm-contract"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        // Every action, so the call-control routes are exercised past the token's scope check.
+        let apiToken = try collector.tamasctl(["tokens", "add", "crm-contract", "--allow", "originate", "--allow", "spy",
+                                               "--allow", "whisper", "--allow", "barge"]).trimmingCharacters(in: .whitespacesAndNewlines)
         let signedLink = try await signedLinkQuery(ref: recordingRef)
         let started = Date()
 
@@ -61,9 +63,10 @@ final class OpenAPIContractTests: XCTestCase {
         // recording that exists (a random ref is only ever 404, a random signature only 403),
         // so the generated Range headers reach the agent's bytes; the events long poll gets
         // wait=0, because each generated wait would hold a request for up to 60 s.
-        // POST /api/v1/crm runs too: its endpoints point at generated or example addresses, but
-        // serve generated system keys or the example's `branch2`, never this test's two, so they
-        // have nothing to deliver and no request leaves the machine (checked below).
+        // The CRM routes that add, edit and remove endpoints run too: their endpoints point at
+        // generated or example addresses, but serve generated system keys or the examples'
+        // `branch2` and `branch3`, never this test's two, so they have nothing to deliver and no
+        // request leaves the machine (checked below).
         let config = """
             [[operations]]
             include-operation-id = "listEvents"
