@@ -30,13 +30,25 @@ public struct Timestamp: Hashable, Sendable, Comparable, CustomStringConvertible
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.epochMillis < rhs.epochMillis }
 
+    /// Device input can name any number of seconds (an AMI `Timestamp:` of 10^16): a time read
+    /// from it is taken only in 0001-01-01...9999-12-31, and outside that it is not a time.
+    public static let plausibleEpochSeconds: ClosedRange<Int64> = -62_135_596_800...253_402_300_799
+
+    /// Saturates instead of trapping: a time or duration read from a device may be absurd, and
+    /// arithmetic on it must not end the agent.
     public func adding(seconds: Int) -> Timestamp {
-        Timestamp(epochMillis: epochMillis + Int64(seconds) * 1000, offsetSeconds: offsetSeconds)
+        let (millis, productOverflow) = Int64(seconds).multipliedReportingOverflow(by: 1000)
+        let (sum, sumOverflow) = epochMillis.addingReportingOverflow(millis)
+        guard productOverflow || sumOverflow else { return Timestamp(epochMillis: sum, offsetSeconds: offsetSeconds) }
+        return Timestamp(epochMillis: seconds < 0 ? .min : .max, offsetSeconds: offsetSeconds)
     }
 
-    /// Whole seconds from `self` to `later`, never negative.
+    /// Whole seconds from `self` to `later`, never negative (and `Int.max` past what Int64
+    /// milliseconds can hold).
     public func seconds(until later: Timestamp) -> Int {
-        max(0, Int((later.epochMillis - epochMillis).floorDiv(1000)))
+        let (difference, overflow) = later.epochMillis.subtractingReportingOverflow(epochMillis)
+        guard !overflow else { return later > self ? Int.max : 0 }
+        return max(0, Int(difference.floorDiv(1000)))
     }
 
     /// A wall-clock reading in a time zone (a PBX printing local time), resolved to an instant.
@@ -111,7 +123,10 @@ public struct Timestamp: Hashable, Sendable, Comparable, CustomStringConvertible
     }
 
     public var iso8601: String {
-        let local = epochMillis + Int64(offsetSeconds) * 1000
+        // Outside years 1-9999 (only ever a saturated absurd input) the nearest end is written.
+        let (shifted, overflow) = epochMillis.addingReportingOverflow(Int64(offsetSeconds) * 1000)
+        let local = min(max(overflow ? epochMillis : shifted, Self.plausibleEpochSeconds.lowerBound * 1000),
+                        Self.plausibleEpochSeconds.upperBound * 1000 + 999)
         let millis = Int(local.floorMod(1000))
         let seconds = local.floorDiv(1000)
         let days = seconds.floorDiv(86_400)

@@ -1,4 +1,4 @@
-import AMIProtocol
+@testable import AMIProtocol
 import Foundation
 import TamasEvents
 import TestSupport
@@ -70,5 +70,31 @@ final class FuzzTests: XCTestCase {
         }
         let events = run(Array(text.utf8), seed: 5)
         XCTAssertEqual(events.ofType(.lineUnparsed).compactMap(\.raw), garbage)
+    }
+
+    /// Found by a coverage-guided fuzzing campaign (libFuzzer, 2026-11-27): 16- to 19-digit
+    /// numbers in `Timestamp:`, `Duration:` and `Seconds:` overflowed the tracker's arithmetic
+    /// and ended the agent. Such a message is now read with the arrival time or no duration.
+    func testAbsurdNumbersInTimesAndDurationsDoNotCrash() throws {
+        let messages = [
+            "Event: Newchannel\r\nTimestamp: 9223372036854776\r\nUniqueid: 1.1\r\nChannel: SIP/201-1\r\n\r\n",
+            "Event: Newchannel\r\nTimestamp: -9223372036854775\r\nUniqueid: 1.2\r\nChannel: SIP/202-1\r\n\r\n",
+            "Event: CoreShowChannel\r\nUniqueid: 1.3\r\nChannel: SIP/203-1\r\nDuration: 9999999999999999:00:00\r\n\r\n",
+            "Event: CoreShowChannel\r\nUniqueid: 1.4\r\nChannel: SIP/204-1\r\nSeconds: 9300000000000000\r\n\r\n",
+            "Event: CoreShowChannel\r\nUniqueid: 1.5\r\nChannel: SIP/205-1\r\nSeconds: -9223372036854775808\r\n\r\n",
+            "Event: CoreShowChannel\r\nUniqueid: 1.6\r\nChannel: SIP/206-1\r\nDuration: 1:99:-5\r\n\r\n",
+        ]
+        for message in messages {
+            var stream = AMIEventStream(settings: AMISettings(systemKey: "fuzz"))
+            let now = Timestamp(epochMillis: 1_764_150_000_000)
+            let events = stream.receive(Array(message.utf8), now: now) + stream.tick(now: now.adding(seconds: 100 * 3600))
+                + stream.finish(now: now.adding(seconds: 100 * 3600))
+            for event in events {
+                XCTAssertNoThrow(try event.validate(), message)
+                XCTAssertTrue(Timestamp.plausibleEpochSeconds.contains(event.at.epochSeconds), "\(event.at) from \(message)")
+            }
+        }
+        XCTAssertNil(ReplayClock.epochMillis("99999999999999999999.1"))
+        XCTAssertNil(ReplayClock.epochMillis("9223372036854775.1"))
     }
 }

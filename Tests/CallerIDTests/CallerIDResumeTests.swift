@@ -170,4 +170,13 @@ final class CallerIDResumeTests: XCTestCase {
         }
         XCTAssertEqual(unique, expected, what, file: file, line: line)
     }
+
+    /// Found by a fuzzing campaign: a saved state with an absurd time made `resume` overflow on
+    /// every start. Such a state is refused like any other damaged one.
+    func testASavedStateWithAnAbsurdTimeIsRefused() {
+        for line in ["0 -9223372036854775808 0 L1R01", "0 9223372036854775807 0 L1R01", "0 1764150000000 999999 L1R01"] {
+            XCTAssertNil(CallerIDOpenCalls(encoded: "callerid-open-calls/1 segal 1\n" + line, protocol: .segal), line)
+        }
+        XCTAssertNotNil(CallerIDOpenCalls(encoded: "callerid-open-calls/1 segal 1\n0 1764150000000 12600 L1R01", protocol: .segal))
+    }
 }

@@ -50,4 +50,22 @@ final class TimestampTests: XCTestCase {
             XCTAssertEqual(CivilCalendar.daysFromCivil(year: civil.year, month: civil.month, day: civil.day), days)
         }
     }
+
+    /// Device input can carry absurd numbers (a coverage-guided fuzzer found an AMI `Timestamp:`
+    /// of 10^16 trapping here): the arithmetic saturates instead of ending the process.
+    func testArithmeticOnAbsurdTimesSaturatesInsteadOfTrapping() {
+        let late = Timestamp(epochMillis: .max - 10)
+        let early = Timestamp(epochMillis: .min + 10)
+        XCTAssertEqual(late.adding(seconds: 60).epochMillis, .max)
+        XCTAssertEqual(early.adding(seconds: -60).epochMillis, .min)
+        XCTAssertEqual(Timestamp(epochMillis: 0).adding(seconds: Int.max).epochMillis, .max)
+        XCTAssertEqual(Timestamp(epochMillis: 0).adding(seconds: Int.min).epochMillis, .min)
+        XCTAssertEqual(early.seconds(until: late), Int.max)
+        XCTAssertEqual(late.seconds(until: early), 0)
+        XCTAssertEqual(Timestamp(epochMillis: 1000).adding(seconds: 2).epochMillis, 3000, "ordinary sums are exact")
+        XCTAssertEqual(Timestamp(epochMillis: .max, offsetSeconds: 12_600).iso8601, "9999-12-31T23:59:59.999+03:30")
+        XCTAssertEqual(Timestamp(epochMillis: .min, offsetSeconds: -18_000).iso8601, "0001-01-01T00:00:00-05:00")
+        XCTAssertTrue(Timestamp.plausibleEpochSeconds.contains(1_764_150_000))
+        XCTAssertFalse(Timestamp.plausibleEpochSeconds.contains(9_223_372_036_854_776))
+    }
 }

@@ -528,7 +528,7 @@ public struct AMICallTracker: Sendable {
         guard let uniqueid = message["uniqueid"], let name = message["channel"] else { return }
         resyncListed?.insert(uniqueid)
         guard channels[uniqueid] == nil else { return }
-        let seconds = Self.seconds(message["duration"]) ?? message["seconds"].flatMap { Int($0) } ?? 0
+        let seconds = Self.seconds(message["duration"]) ?? Self.listedSeconds(message["seconds"]) ?? 0
         let started = at.adding(seconds: -seconds)
         let state = Self.channelState(message)
         createChannel(uniqueid: uniqueid, name: name, message: message, state: state, now: now)
@@ -913,10 +913,18 @@ public struct AMICallTracker: Sendable {
         }
     }
 
+    /// `HH:MM:SS`; nil for anything else, a negative part or more hours than a century has
+    /// (a corrupt listing must not overflow the arithmetic that follows).
     private static func seconds(_ duration: String?) -> Int? {
         guard let parts = duration?.split(separator: ":"), parts.count == 3,
-              let hours = Int(parts[0]), let minutes = Int(parts[1]), let seconds = Int(parts[2]) else { return nil }
+              let hours = Int(parts[0]), let minutes = Int(parts[1]), let seconds = Int(parts[2]),
+              (0...876_000).contains(hours), (0..<60).contains(minutes), (0...60).contains(seconds) else { return nil }
         return hours * 3600 + minutes * 60 + seconds
+    }
+
+    /// A listing's `Seconds:`, kept to what `seconds(_:)` accepts for `Duration:`.
+    private static func listedSeconds(_ text: String?) -> Int? {
+        text.flatMap { Int($0) }.flatMap { (0...876_000 * 3600).contains($0) ? $0 : nil }
     }
 
     /// `Timestamp: 1409169929.412068` (timestampevents=yes) is when Asterisk raised the event;
@@ -924,7 +932,7 @@ public struct AMICallTracker: Sendable {
     private static func eventTime(_ message: AMIMessage, now: Timestamp) -> Timestamp {
         guard let text = message["timestamp"] else { return now }
         let parts = text.split(separator: ".", maxSplits: 1)
-        guard let seconds = parts.first.flatMap({ Int64($0) }) else { return now }
+        guard let seconds = parts.first.flatMap({ Int64($0) }), Timestamp.plausibleEpochSeconds.contains(seconds) else { return now }
         var millis: Int64 = 0
         if parts.count == 2 {
             let fraction = parts[1].prefix(3)

@@ -116,7 +116,8 @@ struct ReplayClock {
     static func epochMillis(_ uniqueid: String?) -> Int64? {
         guard let uniqueid else { return nil }
         let tail = uniqueid.split(separator: "-").last ?? Substring(uniqueid)
-        guard let seconds = tail.split(separator: ".").first.flatMap({ Int64($0) }), seconds > 100_000_000 else { return nil }
+        guard let seconds = tail.split(separator: ".").first.flatMap({ Int64($0) }), seconds > 100_000_000,
+              Timestamp.plausibleEpochSeconds.contains(seconds) else { return nil }
         return seconds * 1000
     }
 }

@@ -56,7 +56,8 @@ public struct CallerIDOpenCalls: Equatable, Sendable {
         for line in lines.dropFirst() {
             let fields = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
             guard fields.count == 4, let ordinalBefore = Int(fields[0]), (0..<counted).contains(ordinalBefore),
-                  let millis = Int64(fields[1]), let offset = Int32(fields[2]) else { return nil }
+                  let millis = Int64(fields[1]), let offset = Int32(fields[2]),
+                  Timestamp.plausibleEpochSeconds.contains(millis / 1000), (-64_800...64_800).contains(offset) else { return nil }
             records.append(Record(
                 ordinalBefore: ordinalBefore, arrivedAt: Timestamp(epochMillis: millis, offsetSeconds: offset),
                 text: String(fields[3])))
