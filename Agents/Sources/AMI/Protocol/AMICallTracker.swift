@@ -605,15 +605,16 @@ public struct AMICallTracker: Sendable {
     }
 
     /// Each call key with its live channels and the newest time any of them was heard of.
+    /// An entry is taken out while it grows, so appending to its list never copies it: a call
+    /// with thousands of channels (a flood whose Hangups never come) stays linear.
     private func lastActivityByCall() -> [String: (lastSeen: Timestamp, channels: [String])] {
         var activity: [String: (lastSeen: Timestamp, channels: [String])] = [:]
         for (uniqueid, channel) in channels {
             let key = groupKey(uniqueid)
-            if let known = activity[key] {
-                activity[key] = (max(known.lastSeen, channel.lastSeen), known.channels + [uniqueid])
-            } else {
-                activity[key] = (channel.lastSeen, [uniqueid])
-            }
+            var entry = activity.removeValue(forKey: key) ?? (lastSeen: channel.lastSeen, channels: [])
+            entry.lastSeen = max(entry.lastSeen, channel.lastSeen)
+            entry.channels.append(uniqueid)
+            activity[key] = entry
         }
         return activity
     }
