@@ -88,7 +88,8 @@ struct LineCallTracker: Sendable {
         switch record {
         case .callerID(let line, let number):
             return callerID(line: line, number: number, raw: raw, now: now, ordinal: ordinal) ?? unexpected(
-                "caller ID while line \(line) is off-hook (call waiting is not modelled)")
+                "caller ID while line \(line) is off-hook: call waiting (not modelled), or the next call after a lost "
+                    + "hang-up record, which a ring within ringTimeoutSeconds starts with this number")
         case .calledNumber(let line, let number):
             guard var call = calls[line], call.phase == .ringing else {
                 return unexpected("called number while line \(line) is not ringing")
