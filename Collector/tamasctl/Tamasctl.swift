@@ -24,14 +24,7 @@ struct Connection: ParsableArguments {
     var tokenFile: String?
 
     func client() throws -> AdminClient {
-        if let token = ProcessInfo.processInfo.environment["TAMAS_ADMIN_TOKEN"], !token.isEmpty {
-            return AdminClient(baseURL: url, token: token)
-        }
-        let path = tokenFile ?? dataDir + "/admin.token"
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw ValidationError("cannot read the admin token at \(path): run as a user who can read it, or pass --data-dir / --token-file")
-        }
-        return AdminClient(baseURL: url, token: text.trimmingCharacters(in: .whitespacesAndNewlines))
+        AdminClient(baseURL: url, token: try AdminToken.read(dataDir: dataDir, tokenFile: tokenFile))
     }
 }
 
