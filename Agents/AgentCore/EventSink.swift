@@ -118,6 +118,8 @@ public struct EventSink: Sendable {
 
     /// Records a device or agent state change as an `agent.status` event (always accepted, even
     /// when the spool is full) and in the heartbeat; repeated identical reports are folded.
+    /// The detail is part of the event id: two refusals of the same kind reported within one
+    /// millisecond (a resync's actions refused together) are two events, not one and a duplicate.
     ///
     /// When the spool cannot be written (a full disk) the state still reaches the heartbeat, and
     /// the event is left out: the spool reports the episode itself once it can be written again.
@@ -125,7 +127,7 @@ public struct EventSink: Sendable {
         guard await status.update(state: state, detail: detail) else { return }
         logger.info("status", metadata: ["state": "\(state)", "detail": "\(detail)"])
         let event = CallEvent(
-            eventId: StableID.make(systemKey, source, "agent.status", state, String(at.epochMillis)),
+            eventId: StableID.make(systemKey, source, "agent.status", state, detail, String(at.epochMillis)),
             type: .agentStatus, systemKey: systemKey, source: source, at: at, state: state, detail: detail)
         do {
             try await spool.append([try json.encode(event)], overCapacity: true)
