@@ -1,14 +1,15 @@
-/// How to open one serial port. Built only through a validating initializer or decoder, so a
-/// value of this type is always usable; errors name the config key (`serial.<field>`).
+/// How to open one serial port. Built only through the validating initializer, so a value of
+/// this type is always usable; errors name the field as `serial.<field>`. The configuration
+/// file's `serial:` section is read by `SerialSection`, which names its own keys in errors.
 ///
 /// Defaults are 9600 baud, 8 data bits, no parity, 1 stop bit, no flow control: the combination
 /// every collector in the SMDR facts uses and one of the two the TDA app note lists.
-public struct SerialSettings: Codable, Equatable, Sendable {
-    public enum Parity: String, Codable, CaseIterable, Sendable {
+public struct SerialSettings: Equatable, Sendable {
+    public enum Parity: String, CaseIterable, Sendable {
         case none, even, odd, mark, space
     }
 
-    public enum FlowControl: String, Codable, CaseIterable, Sendable {
+    public enum FlowControl: String, CaseIterable, Sendable {
         case none, rtsCts
     }
 
@@ -47,34 +48,8 @@ public struct SerialSettings: Codable, Equatable, Sendable {
         try validate()
     }
 
-    private enum CodingKeys: String, CodingKey {
+    private enum Field: String {
         case path, baud, dataBits, parity, stopBits, flowControl, reopenDelaySeconds, reopenMaxDelaySeconds
-    }
-
-    /// Only `path` is required. Parity and flow control are matched case-insensitively so a
-    /// hand-written `parity: Even` works, and an unknown word gets the same named error as a bad number.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        try self.init(
-            path: container.decode(String.self, forKey: .path),
-            baud: container.decodeIfPresent(Int.self, forKey: .baud) ?? 9600,
-            dataBits: container.decodeIfPresent(Int.self, forKey: .dataBits) ?? 8,
-            parity: Self.word(container.decodeIfPresent(String.self, forKey: .parity), name: "parity", key: .parity) ?? .none,
-            stopBits: container.decodeIfPresent(Int.self, forKey: .stopBits) ?? 1,
-            flowControl: Self.word(container.decodeIfPresent(String.self, forKey: .flowControl), name: "flow control", key: .flowControl) ?? .none,
-            reopenDelaySeconds: container.decodeIfPresent(Double.self, forKey: .reopenDelaySeconds) ?? 1,
-            reopenMaxDelaySeconds: container.decodeIfPresent(Double.self, forKey: .reopenMaxDelaySeconds) ?? 10
-        )
-    }
-
-    private static func word<Word: RawRepresentable & CaseIterable>(
-        _ text: String?, name: String, key: CodingKeys
-    ) throws(SerialError) -> Word? where Word.RawValue == String {
-        guard let text else { return nil }
-        if let match = Word.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) {
-            return match
-        }
-        throw invalid(name, key, "\"\(text)\"", Word.allCases.map(\.rawValue).joined(separator: ", "))
     }
 
     private func validate() throws(SerialError) {
@@ -105,7 +80,7 @@ public struct SerialSettings: Codable, Equatable, Sendable {
         }
     }
 
-    private static func invalid(_ name: String, _ key: CodingKeys, _ value: String, _ allowed: String) -> SerialError {
-        .invalidSetting(name: name, key: "serial.\(key.stringValue)", value: value, allowed: allowed)
+    private static func invalid(_ name: String, _ key: Field, _ value: String, _ allowed: String) -> SerialError {
+        .invalidSetting(name: name, key: "serial.\(key.rawValue)", value: value, allowed: allowed)
     }
 }

@@ -93,12 +93,22 @@ final class SMDRAgentConfigTests: XCTestCase {
         XCTAssertEqual(port.parity, SerialSettings.Parity.none)
     }
 
+    func testSerialWordsAreReadInAnyCase() throws {
+        let settings = try read("smdr:\n  serial:\n    port: /dev/ttyS0\n    parity: Even\n    flowControl: RTSCTS\n")
+        guard case .serial(let port) = settings.connection else { return XCTFail("expected a serial connection") }
+        XCTAssertEqual(port.parity, .even)
+        XCTAssertEqual(port.flowControl, .rtsCts)
+    }
+
     func testMistakesNameTheKeyAndLine() throws {
         let cases: [(String, String)] = [
             ("smdr:\n  modle: KX-TDA100\n  serial:\n    port: /dev/ttyS0\n", ":11: smdr.modle: unknown setting (did you mean 'model'?)"),
             ("smdr:\n  timeZone: Tehran\n  serial:\n    port: /dev/ttyS0\n", ":11: smdr.timeZone: unknown time zone 'Tehran' (use an IANA name such as Asia/Tehran)"),
             ("smdr:\n  model: KX-TDA50\n  serial:\n    port: /dev/ttyS0\n", ":11: smdr.model: must be one of"),
             ("smdr:\n  serial:\n    port: /dev/ttyS0\n    baud: 600\n", ":13: smdr.serial.baud: must be"),
+            ("smdr:\n  serial:\n    port: /dev/ttyS0\n    parity: bogus\n", ":13: smdr.serial.parity: must be one of none, even, odd, mark, space, not 'bogus'"),
+            ("smdr:\n  serial:\n    port: /dev/ttyS0\n    flowControl: xonXoff\n", ":13: smdr.serial.flowControl: must be one of none, rtsCts, not 'xonXoff'"),
+            ("smdr:\n  serial:\n    port: ttyUSB0\n", ":12: smdr.serial.port: unsupported port \"ttyUSB0\" (allowed: an absolute device path such as /dev/ttyUSB0 or /dev/serial/by-id/...)"),
             ("smdr:\n  serial:\n    port: /dev/ttyS0\n  tcp:\n    host: pbx\n", "smdr.serial: connection is tcp: remove the serial section"),
             ("smdr:\n  connection: serial\n  serial:\n    port: /dev/ttyS0\n  tcp:\n    host: pbx\n", "smdr.tcp: connection is serial: remove the tcp section"),
         ]

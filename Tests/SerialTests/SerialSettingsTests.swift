@@ -5,10 +5,6 @@ import TestSupport
 import XCTest
 
 final class SerialSettingsTests: XCTestCase {
-    private func decode(_ json: String) throws -> SerialSettings {
-        try JSONDecoder().decode(SerialSettings.self, from: Data(json.utf8))
-    }
-
     private func message(_ body: () throws -> Any) -> String? {
         do {
             _ = try body()
@@ -19,8 +15,7 @@ final class SerialSettingsTests: XCTestCase {
     }
 
     func testOnlyThePathIsRequiredAndTheRestDefaultsTo9600EightNoneOne() throws {
-        let settings = try decode(#"{"path": "/dev/ttyUSB0"}"#)
-        XCTAssertEqual(settings, try SerialSettings(path: "/dev/ttyUSB0"))
+        let settings = try SerialSettings(path: "/dev/ttyUSB0")
         XCTAssertEqual(settings.baud, 9600)
         XCTAssertEqual(settings.dataBits, 8)
         XCTAssertEqual(settings.parity, .none)
@@ -54,21 +49,6 @@ final class SerialSettingsTests: XCTestCase {
                        "unsupported reopen delay 0.0 (setting serial.reopenDelaySeconds; allowed: a number of seconds above 0)")
         XCTAssertEqual(message { try SerialSettings(path: "/dev/ttyS0", reopenDelaySeconds: 5, reopenMaxDelaySeconds: 2) },
                        "unsupported reopen max delay 2.0 (setting serial.reopenMaxDelaySeconds; allowed: a number of seconds not below serial.reopenDelaySeconds (5.0))")
-        XCTAssertEqual(message { try self.decode(#"{"path": "/dev/ttyS0", "parity": "bogus"}"#) },
-                       "unsupported parity \"bogus\" (setting serial.parity; allowed: none, even, odd, mark, space)")
-        XCTAssertEqual(message { try self.decode(#"{"path": "/dev/ttyS0", "flowControl": "xonXoff"}"#) },
-                       "unsupported flow control \"xonXoff\" (setting serial.flowControl; allowed: none, rtsCts)")
-    }
-
-    func testWordsAreMatchedRegardlessOfCaseAndSettingsRoundTrip() throws {
-        let settings = try decode("""
-            {"path": "/dev/serial/by-id/usb-FTDI-if00-port0", "baud": 1200, "dataBits": 7, "parity": "Even",
-             "stopBits": 2, "flowControl": "RTSCTS", "reopenDelaySeconds": 0.5, "reopenMaxDelaySeconds": 4}
-            """)
-        XCTAssertEqual(settings, try SerialSettings(
-            path: "/dev/serial/by-id/usb-FTDI-if00-port0", baud: 1200, dataBits: 7, parity: .even, stopBits: 2,
-            flowControl: .rtsCts, reopenDelaySeconds: 0.5, reopenMaxDelaySeconds: 4))
-        XCTAssertEqual(try JSONDecoder().decode(SerialSettings.self, from: JSONEncoder().encode(settings)), settings)
     }
 
     func testSystemErrorsSayWhatFailedWhereAndWhatToDo() {
