@@ -21,6 +21,12 @@ public final class CollectorMetrics: Sendable {
         agentsConnected = registry.makeGauge(name: "tamas_agents_connected", help: "Agents connected now.")
     }
 
+    /// Rows of another module's table removed by retention (`RetentionExtension`).
+    func rowsPruned(table: String) -> Counter {
+        registry.makeCounter(name: "tamas_store_rows_pruned_total", labels: [("table", table)],
+                             help: "Rows of the CRM's tables removed by retention (crm_call_state: --keep-crm-call-state-days).")
+    }
+
     func spoolBacklog(agent: String) -> Gauge {
         registry.makeGauge(name: "tamas_agent_spool_backlog", labels: [("agent", agent)], help: "Unacknowledged events in the agent's spool, as last reported.")
     }

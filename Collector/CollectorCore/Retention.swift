@@ -86,43 +86,67 @@ extension CollectorStore {
     }
 }
 
+/// A table another module keeps in the store (the CRM's per-call state) that the retention pass
+/// also prunes: the module knows when a row of its own is no longer needed, the pass only asks.
+public protocol RetentionExtension: Sendable {
+    /// The table, as the log and `tamas_store_rows_pruned_total` name it.
+    var table: String { get }
+    /// Removes the rows no longer needed at `now` (milliseconds since 1970) and says how many went.
+    func prune(now: Int64) async throws -> Int
+}
+
 /// Prunes the store once at start and then every `interval`, logging what it removed.
 public struct RetentionService: Sendable {
     public let store: CollectorStore
     public let policy: RetentionPolicy
+    public let extensions: [any RetentionExtension]
     public let interval: Duration
     public let logger: Logger
     private let metrics: CollectorMetrics
 
-    public init(store: CollectorStore, policy: RetentionPolicy, metrics: CollectorMetrics, logger: Logger,
-                interval: Duration = .seconds(3600)) {
+    public init(store: CollectorStore, policy: RetentionPolicy, extensions: [any RetentionExtension] = [], metrics: CollectorMetrics,
+                logger: Logger, interval: Duration = .seconds(3600)) {
         self.store = store
         self.policy = policy
+        self.extensions = extensions
         self.metrics = metrics
         self.logger = logger
         self.interval = interval
     }
 
-    /// Runs until cancelled; start it only for a policy that `prunesAnything`.
+    public var prunesAnything: Bool { policy.prunesAnything || !extensions.isEmpty }
+
+    /// Runs until cancelled; start it only if it `prunesAnything`.
     public func run() async {
         var stateMark: Int64 = 0
         while !Task.isCancelled {
             do {
-                let pass = try await store.prune(policy, now: Int64(Date().timeIntervalSince1970 * 1000),
-                                                 stateScannedThrough: stateMark)
-                stateMark = pass.stateScannedThrough
-                metrics.eventsPruned.increment(by: Int64(pass.counts.events + pass.counts.stateEvents))
-                if !pass.counts.isEmpty {
-                    logger.info("pruned by retention", metadata: [
-                        "events": "\(pass.counts.events)", "stateEvents": "\(pass.counts.stateEvents)",
-                        "calls": "\(pass.counts.calls)", "recordings": "\(pass.counts.recordings)",
-                        "quarantined": "\(pass.counts.quarantined)",
-                    ])
-                }
+                stateMark = try await pass(now: Int64(Date().timeIntervalSince1970 * 1000), stateScannedThrough: stateMark)
             } catch {
                 logger.error("retention pass failed; next try in one interval", metadata: ["error": "\(error)"])
             }
             try? await Task.sleep(for: interval)
         }
+    }
+
+    /// One pass: prunes, counts and logs what went; returns where the next pass starts for state events.
+    func pass(now: Int64, stateScannedThrough: Int64) async throws -> Int64 {
+        let pass = try await store.prune(policy, now: now, stateScannedThrough: stateScannedThrough)
+        metrics.eventsPruned.increment(by: Int64(pass.counts.events + pass.counts.stateEvents))
+        var extensionCounts: Logger.Metadata = [:]
+        for pruned in extensions {
+            let rows = try await pruned.prune(now: now)
+            metrics.rowsPruned(table: pruned.table).increment(by: Int64(rows))
+            if rows > 0 { extensionCounts[pruned.table] = "\(rows)" }
+        }
+        if !pass.counts.isEmpty || !extensionCounts.isEmpty {
+            let counts: Logger.Metadata = [
+                "events": "\(pass.counts.events)", "stateEvents": "\(pass.counts.stateEvents)",
+                "calls": "\(pass.counts.calls)", "recordings": "\(pass.counts.recordings)",
+                "quarantined": "\(pass.counts.quarantined)",
+            ]
+            logger.info("pruned by retention", metadata: counts.merging(extensionCounts) { core, _ in core })
+        }
+        return pass.stateScannedThrough
     }
 }

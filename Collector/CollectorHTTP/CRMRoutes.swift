@@ -30,8 +30,10 @@ struct CRMRoutes: Sendable {
             return try await answer {
                 let edit = try EndpointRequest.decode(EndpointEdit.self, from: body)
                 let view = try await store.edit(name: name, edit)
-                context.logger.notice("CRM endpoint edited",
-                                      metadata: ["endpoint": "\(name)", "fields": "\(edit.changedFields.joined(separator: ","))"])
+                context.logger.notice("CRM endpoint edited", metadata: [
+                    "endpoint": "\(name)", "fields": "\(edit.changedFields.joined(separator: ","))",
+                    "droppedQueued": "\(view.droppedQueued ?? 0)",
+                ])
                 return view
             }
         }

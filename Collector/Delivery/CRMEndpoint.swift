@@ -96,7 +96,7 @@ public struct EndpointDefinition: Codable, Sendable {
     public var name: String
     public var kind: EndpointKind
     public var url: String
-    /// PayamGostar's user name (default `admin`); unused by the other kinds.
+    /// PayamGostar's user name (default `admin`); the other kinds refuse one.
     public var user: String?
     /// PayamGostar's password, Zammad's CTI token or the webhook's signing secret.
     public var secret: String
@@ -126,7 +126,7 @@ public struct EndpointDefinition: Codable, Sendable {
         clean.systemKeys = try EndpointRules.systemKeys(systemKeys)
         try EndpointRules.secret(secret, kind: kind)
         if let options { try EndpointRules.options(options) }
-        clean.user = EndpointRules.user(user, kind: kind)
+        clean.user = try EndpointRules.user(user, kind: kind)
         return clean
     }
 }
@@ -176,9 +176,15 @@ enum EndpointRules {
         }
     }
 
-    /// PayamGostar signs in as `admin` unless told otherwise; the other kinds have no user.
-    static func user(_ user: String?, kind: EndpointKind) -> String? {
-        guard kind == .payamgostar else { return nil }
+    /// PayamGostar signs in as `admin` unless told otherwise; the other kinds have no user, and
+    /// one given for them is refused, since the operator meant it to be used.
+    static func user(_ user: String?, kind: EndpointKind) throws -> String? {
+        guard kind == .payamgostar else {
+            guard user == nil else {
+                throw EndpointDefinition.Invalid(description: "user: only a PayamGostar endpoint signs in with a user name")
+            }
+            return nil
+        }
         guard let user, !user.isEmpty else { return "admin" }
         return user
     }

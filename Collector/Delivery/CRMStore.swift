@@ -20,6 +20,9 @@ public struct EndpointView: Codable, Sendable, Equatable {
     public var lastError: String?
     public var lastErrorAt: String?
     public var authFailure: String?
+    /// Only in the answer to an edit: the queued deliveries of the systems it took away, dropped
+    /// with them (0 when it took none away).
+    public var droppedQueued: Int?
 }
 
 /// What removing an endpoint dropped with it.
@@ -105,21 +108,20 @@ public struct CRMStore: Sendable {
     /// become due at once, as after `resume`: a lane backing off from the old address tries the
     /// new one now. A new address or user also forgets the session and clears "auth failed":
     /// both belonged to the old sign-in. The per-call state is kept (PayamGostar's call ids), so
-    /// the endpoint must still be the same CRM; another CRM is another endpoint.
+    /// the endpoint must still be the same CRM; another CRM is another endpoint. Systems taken
+    /// away take their queued deliveries with them: the CRM gets nothing more of a system it no
+    /// longer serves (parked ones stay for an operator to settle); the answer says how many went.
     public func edit(name: String, _ edit: EndpointEdit) async throws -> EndpointView {
         let url = try edit.url.map(EndpointRules.url)
         let systemKeys = try edit.systemKeys.map(EndpointRules.systemKeys)
-        try await database.write { db in
+        let droppedQueued = try await database.write { db -> Int in
             guard let row = try Row.fetchOne(db, sql: "SELECT id, kind, base_url, user_name, options FROM crm_endpoints WHERE name = ?",
                                              arguments: [name]),
                   let kind = EndpointKind(rawValue: row["kind"]) else { throw Failure.notFound(name) }
             let id: Int64 = row["id"]
             let storedURL: String = row["base_url"]
             let storedUser: String? = row["user_name"]
-            if edit.user != nil, kind != .payamgostar {
-                throw EndpointDefinition.Invalid(description: "user: only a PayamGostar endpoint signs in with a user name")
-            }
-            let user = edit.user.map { EndpointRules.user($0, kind: kind) } ?? storedUser
+            let user = try edit.user.map { try EndpointRules.user($0, kind: kind) } ?? storedUser
             var options = Self.options(row["options"])
             if let patch = edit.options {
                 options = patch.applied(to: options)
@@ -131,15 +133,24 @@ public struct CRMStore: Sendable {
             if signInChanged {
                 try db.execute(sql: "UPDATE crm_endpoints SET sealed_session = NULL, auth_failure = NULL WHERE id = ?", arguments: [id])
             }
+            var droppedQueued = 0
             if let systemKeys {
                 try db.execute(sql: "DELETE FROM crm_endpoint_systems WHERE endpoint_id = ?", arguments: [id])
                 for key in systemKeys {
                     try db.execute(sql: "INSERT INTO crm_endpoint_systems (system_key, endpoint_id) VALUES (?, ?)", arguments: [key, id])
                 }
+                try db.execute(sql: """
+                    DELETE FROM crm_outbox WHERE endpoint_id = ? AND state = 'pending'
+                    AND system_key NOT IN (SELECT system_key FROM crm_endpoint_systems WHERE endpoint_id = ?)
+                    """, arguments: [id, id])
+                droppedQueued = db.changesCount
             }
             try Self.makeBacklogDue(endpointName: name, in: db)
+            return droppedQueued
         }
-        return try await view(named: name)
+        var edited = try await view(named: name)
+        edited.droppedQueued = droppedQueued
+        return edited
     }
 
     /// Deletes the endpoint and everything that is only its own: its queued and parked deliveries,

@@ -5,7 +5,13 @@ import NIOCore
 /// decoding it keeps the field a refusal concerns (`options.numberPlan.countryCode: must be
 /// digits only, not '+98'`), and option names Tamas does not know are refused instead of ignored.
 public enum EndpointRequest {
-    private static let marker = CodingUserInfoKey(rawValue: "tamas.endpointRequest")!
+    private static let marker: CodingUserInfoKey = {
+        // The initializer is failable only by the protocol's shape: it accepts every string.
+        guard let key = CodingUserInfoKey(rawValue: "tamas.endpointRequest") else {
+            preconditionFailure("CodingUserInfoKey refused a constant name")
+        }
+        return key
+    }()
 
     public static func decode<Body: Decodable>(_ type: Body.Type, from body: ByteBuffer) throws -> Body {
         let decoder = JSONDecoder()

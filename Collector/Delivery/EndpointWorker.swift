@@ -69,6 +69,9 @@ struct EndpointWorker: Sendable {
                     await idle(after: ticket, dueAtMillis: try await store.nextDueAt(endpointId: endpointId, lane: lane))
                     continue
                 }
+                // An edit that committed while the row was read may have dropped it with its
+                // system: the next turn reads the endpoint and its queue again.
+                if doorbell.ticket(for: endpointId).edits != ticket.edits { continue }
                 let verdict = try await attempt(delivery, to: endpoint, readAt: ticket)
                 figures.count(verdict)
                 switch verdict {
@@ -104,6 +107,9 @@ struct EndpointWorker: Sendable {
                 return
             } catch is EndpointRemoved {
                 return
+            } catch is DeliveryDropped {
+                // Its system was taken away mid-delivery; the next turn takes the next row.
+                continue
             } catch {
                 logger.error("CRM delivery worker error; trying again", metadata: ["endpointId": "\(endpointId)", "error": "\(error)"])
                 try? await Task.sleep(for: .seconds(1))

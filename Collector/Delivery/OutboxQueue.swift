@@ -30,6 +30,9 @@ struct ClaimedDelivery: Sendable {
 /// The endpoint of a delivery under way was removed.
 struct EndpointRemoved: Error {}
 
+/// The delivery under way was dropped: an edit took its system away from the endpoint.
+struct DeliveryDropped: Error {}
+
 /// The worker's side of the store: what is due next, and recording how each attempt ended.
 extension CRMStore {
     func endpointIds() async throws -> [Int64] {
@@ -128,16 +131,20 @@ extension CRMStore {
     }
 
     /// Saves the connector's values mid-delivery (e.g. right after PayamGostar created the call).
-    /// Throws `EndpointRemoved` once an operator removed the endpoint: its delivery stops there
-    /// instead of sending the CRM the rest of it.
+    /// Throws `EndpointRemoved` once an operator removed the endpoint, and `DeliveryDropped` once
+    /// an edit dropped the delivery with its system: it stops there instead of sending the CRM
+    /// the rest of it. A dropped delivery's values are still saved, since the CRM has the record
+    /// they point to (were the system served again, its call's next event would update it).
     func saveCheckpoint(_ checkpoint: DeliveryCheckpoint, endpointId: Int64, delivery: ClaimedDelivery) async throws {
         let sealedSession = try box.seal(checkpoint.session)
-        try await database.write { db in
+        let stillQueued = try await database.write { db -> Bool in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM crm_endpoints WHERE id = ?", arguments: [endpointId]) == true else {
                 throw EndpointRemoved()
             }
             try Self.save(checkpoint, sealedSession: sealedSession, endpointId: endpointId, delivery: delivery, in: db)
+            return try Bool.fetchOne(db, sql: "SELECT 1 FROM crm_outbox WHERE id = ?", arguments: [delivery.id]) == true
         }
+        guard stillQueued else { throw DeliveryDropped() }
     }
 
     /// Records how an attempt ended, with the connector's values if they changed, in one transaction.
@@ -217,9 +224,9 @@ extension CRMStore {
         if let callId = delivery.callId {
             // Nothing to keep for an endpoint an operator removed while this delivery was on the wire.
             try db.execute(sql: """
-                INSERT OR REPLACE INTO crm_call_state (endpoint_id, system_key, call_id, state)
-                SELECT id, ?, ?, ? FROM crm_endpoints WHERE id = ?
-                """, arguments: [delivery.systemKey, callId, checkpoint.callState, endpointId])
+                INSERT OR REPLACE INTO crm_call_state (endpoint_id, system_key, call_id, state, written_at_ms)
+                SELECT id, ?, ?, ?, ? FROM crm_endpoints WHERE id = ?
+                """, arguments: [delivery.systemKey, callId, checkpoint.callState, Clock.nowMillis(), endpointId])
         }
         try db.execute(sql: "UPDATE crm_endpoints SET sealed_session = ? WHERE id = ?", arguments: [sealedSession, endpointId])
     }

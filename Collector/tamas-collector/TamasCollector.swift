@@ -69,6 +69,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Days to keep extension.state events (phone states, the bulk on Asterisk systems); 0 keeps them as long as --keep-days.")
     var keepStateDays = RetentionPolicy.defaultStateDays
 
+    @Option(help: "Days to keep what a CRM endpoint remembers of an ended call with nothing left to deliver (e.g. PayamGostar's call id), counted from when it was last written; 0 keeps it for ever.")
+    var keepCrmCallStateDays = CRMCallStateRetention.defaultDays
+
     @Flag(help: "Also start a demo agent that feeds sample calls, so you can watch them arrive.")
     var demo = false
 
@@ -79,7 +82,9 @@ struct Run: AsyncParsableCommand {
         guard splitAddress(listen) != nil else { throw ValidationError("--listen must be host:port, not '\(listen)'") }
         guard splitAddress(http) != nil else { throw ValidationError("--http must be host:port, not '\(http)'") }
         guard (tlsCertificate == nil) == (tlsKey == nil) else { throw ValidationError("--tls-certificate and --tls-key go together") }
-        guard keepDays >= 0, keepStateDays >= 0 else { throw ValidationError("--keep-days and --keep-state-days must be 0 or more") }
+        guard keepDays >= 0, keepStateDays >= 0, keepCrmCallStateDays >= 0 else {
+            throw ValidationError("--keep-days, --keep-state-days and --keep-crm-call-state-days must be 0 or more")
+        }
         guard RecordingLinkMinter.lifetimeRange.contains(recordingLinkSeconds) else {
             throw ValidationError("--recording-link-seconds must be between 60 and \(RecordingLinkMinter.lifetimeRange.upperBound)")
         }
@@ -137,8 +142,9 @@ struct Run: AsyncParsableCommand {
         apiOptions.port = httpPort
         let api = AdminAPI(store: store, registry: registry, metrics: metrics, options: apiOptions, logger: logger,
                            crmDoorbell: crmDoorbell)
+        let crmCallStates = keepCrmCallStateDays > 0 ? [CRMCallStateRetention(collectorStore: store, days: keepCrmCallStateDays)] : []
         let retention = RetentionService(store: store, policy: RetentionPolicy(days: keepDays, stateDays: keepStateDays),
-                                         metrics: metrics, logger: logger)
+                                         extensions: crmCallStates, metrics: metrics, logger: logger)
         logger.info("collector starting", metadata: [
             "version": "\(TamasCollector.version)", "data": "\(dataDir)", "agents": "\(listen)", "http": "\(http)",
             "fingerprint": "\(fingerprint)", "mutualTLS": "\(clientCa != nil)",
@@ -148,7 +154,7 @@ struct Run: AsyncParsableCommand {
             group.addTask { try await ingest.run { boundSignal.yield($0) } }
             group.addTask { try await api.run() }
             group.addTask { try await crmDelivery.run() }
-            if retention.policy.prunesAnything { group.addTask { await retention.run() } }
+            if retention.prunesAnything { group.addTask { await retention.run() } }
             if demo {
                 var ports = bound.makeAsyncIterator()
                 let agentPort = await ports.next() ?? listenPort

@@ -47,7 +47,7 @@ struct CRM: AsyncParsableCommand {
         @Argument(help: "A name for the endpoint, e.g. pg-tehran.") var name: String
         @Option(help: "payamgostar, webhook or zammad.") var kind: String
         @Option(help: "The CRM's base address, http:// or https://, with a path prefix if it has one.") var url: String
-        @Option(help: "PayamGostar user name (default admin).") var user: String?
+        @Option(help: "PayamGostar only: the user name to sign in with (default admin).") var user: String?
         @Flag(help: "Read the password / token / secret from standard input (required).") var passwordStdin = false
         @Option(name: .customLong("system"), help: "A system key this endpoint serves (repeat for several).") var systems: [String] = []
         @OptionGroup var options: EndpointOptionFlags
@@ -71,7 +71,8 @@ struct CRM: AsyncParsableCommand {
             abstract: "Change an endpoint's address, user, systems or options; what is not given stays as it is.",
             discussion: """
                 The endpoint's next delivery uses the change, without a restart, and waiting deliveries become due at once. \
-                --system (repeat) replaces the systems the endpoint serves; --zammad-user and --number-plan each replace that \
+                --system (repeat) replaces the systems the endpoint serves, and drops what is queued for a system left out \
+                (the answer's droppedQueued says how many); --zammad-user and --number-plan each replace that \
                 whole option; --reset-option returns an option to its default. A new --url or --user forgets the CRM session \
                 and clears "auth failed". The secret is changed with set-password, the name and kind not at all (remove and add).
                 Example: tamasctl crm edit pg-tehran --url https://crm2.example.com --system office1 --system office3

@@ -1,7 +1,9 @@
-import CollectorCore
+@testable import CollectorCore
 import Foundation
+import Logging
 import NIOCore
 import NIOFoundationCompat
+import Synchronization
 import TamasEvents
 import TamasLink
 import XCTest
@@ -87,6 +89,31 @@ final class RetentionTests: XCTestCase {
         XCTAssertEqual([after.events, after.calls, after.quarantined], [4, 11, 0], "what arrived after the cutoff stays")
         let remaining = try await stored(store).compactMap(\.callId)
         XCTAssertEqual(Set(remaining), ["c10", "c11"])
+    }
+
+    /// Another module's table (the CRM's per-call state) is pruned in the same pass, and what it
+    /// removed is counted beside the events.
+    func testAPassPrunesTheExtensionsTablesAndCountsTheirRows() async throws {
+        final class Extension: RetentionExtension {
+            let asked = Mutex<[Int64]>([])
+            var table: String { "crm_call_state" }
+            func prune(now: Int64) async throws -> Int {
+                asked.withLock { $0.append(now) }
+                return 3
+            }
+        }
+        let store = try makeStore()
+        let metrics = CollectorMetrics()
+        let pruned = Extension()
+        let service = RetentionService(store: store, policy: RetentionPolicy(days: 0, stateDays: 0), extensions: [pruned],
+                                       metrics: metrics, logger: Logger(label: "test"))
+        XCTAssertTrue(service.prunesAnything, "an extension is reason enough to run")
+        XCTAssertFalse(RetentionService(store: store, policy: RetentionPolicy(days: 0, stateDays: 0), metrics: metrics,
+                                        logger: Logger(label: "test")).prunesAnything)
+        _ = try await service.pass(now: 1000, stateScannedThrough: 0)
+        _ = try await service.pass(now: 2000, stateScannedThrough: 0)
+        XCTAssertEqual(pruned.asked.withLock { $0 }, [1000, 2000])
+        XCTAssertTrue(metrics.text().contains(#"tamas_store_rows_pruned_total{table="crm_call_state"} 6"#), metrics.text())
     }
 
     func testNothingIsPrunedByDefaultExceptOldStates() async throws {

@@ -56,6 +56,13 @@ final class CRMEndpointAdminTests: XCTestCase {
             XCTAssertTrue(DeliveryHarness.message(answer.body).hasPrefix(message), "\(body): \(answer.body)")
             XCTAssertFalse(answer.body.contains("secret\":") || answer.body.contains("new webhook secret"), answer.body)
         }
+        let addWithUser = try harness.api("POST", "/api/v1/crm", body: #"""
+            {"name": "zammad", "kind": "zammad", "url": "https://zammad.example.com", "user": "bob", "secret": "token",
+             "systemKeys": ["office1"]}
+            """#)
+        XCTAssertEqual(addWithUser.status, 400, "add took a user its kind has no use for")
+        XCTAssertEqual(DeliveryHarness.message(addWithUser.body), "user: only a PayamGostar endpoint signs in with a user name")
+        XCTAssertEqual(try harness.endpoints().compactMap { $0["name"] as? String }, ["hook"])
         XCTAssertEqual(try harness.api("PATCH", "/api/v1/crm/nobody", body: #"{"url": "https://crm.example.com"}"#).status, 404)
         XCTAssertEqual(try harness.api("DELETE", "/api/v1/crm/nobody").status, 404)
         XCTAssertEqual(try harness.api("DELETE", "/api/v1/crm/hook?force=yes").status, 400)
@@ -109,6 +116,34 @@ final class CRMEndpointAdminTests: XCTestCase {
         XCTAssertTrue(try eventually(timeout: 20, every: 0.5) { try harness.callEvents() == 7 })
         sleep(1)
         XCTAssertEqual(crm.acceptedSummary(source: "waiting") + crm.acceptedSummary(source: "after-removal"), [])
+    }
+
+    /// A system taken away while PayamGostar is still answering the sign-in that its call's
+    /// delivery began with: that request is the last of the delivery (no CallCreate follows),
+    /// nothing else queued of the call is sent, and the edit's answer counts what it dropped.
+    func testTakingASystemAwayDuringADeliveryEndsItAfterTheRequestOnTheWire() throws {
+        let crm = PayamGostarDouble(password: "pw")
+        // Long enough for the test to look at the store and run `tamasctl crm edit` meanwhile.
+        crm.update { $0.answerDelaySeconds = 4 }
+        crm.server.start()
+        defer { crm.server.stop() }
+        let harness = try DeliveryHarness("crm-edit-systems-in-flight")
+        try harness.addEndpoint("pg", kind: "payamgostar", url: crm.url, secret: "pw", extra: ["--timeout", "10"])
+        harness.send(Calls.inboundAnswered("on-the-wire"))
+        XCTAssertTrue(try eventually(timeout: 30, every: 0.1) { crm.read { $0.all.contains { $0.path == "/api/v1/auth" } } },
+                      harness.diagnosis("pg"))
+        XCTAssertTrue(try eventually(timeout: 20, every: 0.1) { try harness.callEvents() == 3 }, harness.diagnosis("pg"))
+
+        let edited = try harness.editEndpoint("pg", ["--system", "office2"])
+        let view = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(edited.utf8)) as? [String: Any])
+        XCTAssertEqual(view["droppedQueued"] as? Int, 3, "the ringing on the wire, the answer and the end: \(edited)")
+        XCTAssertEqual(view["backlog"] as? Int, 0)
+        XCTAssertTrue(try eventually(timeout: 20, every: 0.5) { crm.read { $0.issued } == 1 })
+        sleep(6)
+        XCTAssertFalse(harness.collector.log.contains("CRM delivery worker error"), harness.collector.log.suffix(3000).description)
+        XCTAssertEqual(crm.read { $0.all.filter { $0.path.hasPrefix("/api/v1/telephony") }.map(\.path) }, [],
+                       "the dropped delivery went on after the sign-in")
+        XCTAssertTrue(harness.collector.log.contains("droppedQueued=3"), harness.collector.log.suffix(2000).description)
     }
 
     /// Removed while PayamGostar is still answering CallCreate: the delivery on the wire ends

@@ -232,6 +232,41 @@ final class CRMEndpointEditTests: XCTestCase {
         XCTAssertEqual(configuration?.secret, "pw", "an edit leaves the secret alone")
     }
 
+    /// An admin who takes a system away from a CRM expects it to get nothing more of that
+    /// system: what was queued for it goes with the edit, and the answer says how much.
+    func testTakingASystemAwayDropsItsQueuedDeliveriesAndSaysHowMany() async throws {
+        let crm = SecretCheckingReceiver(knownSecrets: ["s"], accepting: ["s"])
+        defer { crm.server.stop() }
+        let collector = try await InProcessCollector("edit-systems", idlePollInterval: anHour)
+        _ = try await collector.admin.add(EndpointDefinition(name: "hook", kind: .webhook, url: crm.url, user: nil, secret: "s",
+                                                             systemKeys: ["office1", "office2"], options: nil))
+        try await collector.admin.setPaused(name: "hook", true)
+        let kept = Calls.missed("kept")
+        let takenAway = Calls.missed("taken-away", system: "office2", offset: 60)
+        try await collector.ingest(kept + takenAway)
+        try await collector.store.database.write { db in
+            try db.execute(sql: "UPDATE crm_outbox SET state = 'parked' WHERE event_id = ?", arguments: [takenAway[0].eventId])
+        }
+
+        let unchanged = try await collector.admin.edit(name: "hook", EndpointEdit(options: try options(#"{"timeoutSeconds": 5}"#)))
+        XCTAssertEqual(unchanged.droppedQueued, 0, "an edit that leaves the systems alone drops nothing")
+        let edited = try await collector.admin.edit(name: "hook", EndpointEdit(systemKeys: ["office1"]))
+        XCTAssertEqual(edited.droppedQueued, 1, "the queued delivery of office2")
+        XCTAssertEqual(edited.backlog, 2, "office1's deliveries stay queued")
+        XCTAssertEqual(edited.parked, 1, "a parked delivery stays for the operator to settle")
+        let listed = try await collector.admin.view(named: "hook")
+        XCTAssertNil(listed.droppedQueued, "only an edit's answer tells what it dropped")
+
+        collector.startDelivery()
+        try await collector.admin.setPaused(name: "hook", false)
+        let delivered = await becomesTrue(within: .seconds(30)) { kept.allSatisfy { crm.hasReceived($0.eventId) } }
+        XCTAssertTrue(delivered)
+        try await Task.sleep(for: .milliseconds(300))
+        XCTAssertFalse(crm.hasReceived(takenAway[1].eventId), "a delivery of a system taken away was sent")
+        let stopped = await collector.stopDelivery()
+        XCTAssertTrue(stopped)
+    }
+
     private func metrics(of collector: InProcessCollector) -> String {
         var buffer: [UInt8] = []
         collector.service.registry.emit(into: &buffer)

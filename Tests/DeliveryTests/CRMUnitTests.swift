@@ -42,4 +42,18 @@ final class CRMUnitTests: XCTestCase {
         XCTAssertThrowsError(try definition(keys: ["bad key"]).validated())
         XCTAssertThrowsError(try definition(secret: "").validated())
     }
+
+    /// `add` refuses a user for the kinds that have none, as `edit` does, rather than drop it.
+    func testAddRefusesAUserForAKindThatSignsInWithoutOne() throws {
+        for kind in [EndpointKind.webhook, .zammad] {
+            let definition = EndpointDefinition(name: "crm", kind: kind, url: "https://crm.example.com", user: "bob", secret: "x",
+                                                systemKeys: ["office1"], options: nil)
+            XCTAssertThrowsError(try definition.validated(), "\(kind)") { error in
+                XCTAssertEqual("\(error)", "user: only a PayamGostar endpoint signs in with a user name")
+            }
+            var withoutUser = definition
+            withoutUser.user = nil
+            XCTAssertNil(try withoutUser.validated().user, "\(kind)")
+        }
+    }
 }

@@ -30,7 +30,7 @@ final class InProcessCollector: Sendable {
         self.service = service
         admin = CRMStore(database: store.database, box: try SecretBox(keyFile: SecretBox.keyFile(besideDatabase: databasePath)),
                          doorbell: doorbell)
-        agent = try await store.enroll(name: "agent", systemKeys: ["office1"]).agent
+        agent = try await store.enroll(name: "agent", systemKeys: ["office1", "office2"]).agent
     }
 
     /// A webhook endpoint for system `office1`.
