@@ -123,12 +123,13 @@ final class CRMEndpointAdminTests: XCTestCase {
     /// nothing else queued of the call is sent, and the edit's answer counts what it dropped.
     func testTakingASystemAwayDuringADeliveryEndsItAfterTheRequestOnTheWire() throws {
         let crm = PayamGostarDouble(password: "pw")
-        // Long enough for the test to look at the store and run `tamasctl crm edit` meanwhile.
-        crm.update { $0.answerDelaySeconds = 4 }
+        // Long enough for the test to look at the store and run `tamasctl crm edit` meanwhile,
+        // even on a loaded machine.
+        crm.update { $0.answerDelaySeconds = 8 }
         crm.server.start()
         defer { crm.server.stop() }
         let harness = try DeliveryHarness("crm-edit-systems-in-flight")
-        try harness.addEndpoint("pg", kind: "payamgostar", url: crm.url, secret: "pw", extra: ["--timeout", "10"])
+        try harness.addEndpoint("pg", kind: "payamgostar", url: crm.url, secret: "pw", extra: ["--timeout", "15"])
         harness.send(Calls.inboundAnswered("on-the-wire"))
         XCTAssertTrue(try eventually(timeout: 30, every: 0.1) { crm.read { $0.all.contains { $0.path == "/api/v1/auth" } } },
                       harness.diagnosis("pg"))
@@ -139,7 +140,9 @@ final class CRMEndpointAdminTests: XCTestCase {
         XCTAssertEqual(view["droppedQueued"] as? Int, 3, "the ringing on the wire, the answer and the end: \(edited)")
         XCTAssertEqual(view["backlog"] as? Int, 0)
         XCTAssertTrue(try eventually(timeout: 20, every: 0.5) { crm.read { $0.issued } == 1 })
-        sleep(6)
+        // The token is counted when the sign-in arrives and answered 8 s later; a CallCreate
+        // would follow the answer at once.
+        sleep(11)
         XCTAssertFalse(harness.collector.log.contains("CRM delivery worker error"), harness.collector.log.suffix(3000).description)
         XCTAssertEqual(crm.read { $0.all.filter { $0.path.hasPrefix("/api/v1/telephony") }.map(\.path) }, [],
                        "the dropped delivery went on after the sign-in")
