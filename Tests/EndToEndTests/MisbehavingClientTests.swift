@@ -107,7 +107,7 @@ final class MisbehavingClientTests: XCTestCase {
         XCTAssertTrue(second.closed, "the collector closes a connection sending bytes of no frame kind")
         let unknownLine = try XCTUnwrap(logLine(collector, containing: "unknown frame kind 0x7"))
         XCTAssertTrue(unknownLine.contains("level=warning") && unknownLine.contains("agent=garbler"), unknownLine)
-        XCTAssertTrue(try eventually(timeout: 5) {
+        XCTAssertTrue(try eventually(timeout: 15) {
             try collector.agents().first { $0["name"] as? String == "garbler" }?["connected"] as? Bool == false
         }, "the closed connection is no longer listed as connected")
         XCTAssertEqual(try collector.metrics()["tamas_agent_connections_refused_total"], 2)
@@ -122,7 +122,7 @@ final class MisbehavingClientTests: XCTestCase {
     }
 
     func logLine(_ collector: CollectorUnderTest, containing text: String) -> String? {
-        collector.process?.waitForLog(text, timeout: 5)
+        collector.process?.waitForLog(text, timeout: 15)
         return collector.log.split(separator: "\n").first { $0.contains(text) }.map(String.init)
     }
 
