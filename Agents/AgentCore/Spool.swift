@@ -117,14 +117,14 @@ public actor Spool {
     public func read(after sequence: UInt64, limit: Int) async throws -> [SpooledEvent] {
         try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT seq, body FROM spool WHERE seq > ? ORDER BY seq LIMIT ?",
-                             arguments: [Int64(sequence), limit])
+                             arguments: [Int64(clamping: sequence), limit])
                 .map { SpooledEvent(sequence: UInt64($0["seq"] as Int64), body: $0["body"]) }
         }
     }
 
     public func acknowledge(through sequence: UInt64) async throws {
         let removed = try await database.write { db -> Int in
-            try db.execute(sql: "DELETE FROM spool WHERE seq <= ?", arguments: [Int64(sequence)])
+            try db.execute(sql: "DELETE FROM spool WHERE seq <= ?", arguments: [Int64(clamping: sequence)])
             return db.changesCount
         }
         backlog = max(0, backlog - removed)

@@ -112,6 +112,10 @@ public struct LinkFrameCodec: Sendable {
             guard payload.readableBytes == 8, let sequence: UInt64 = payload.readInteger() else {
                 throw .malformed(kind: kind.rawValue, problem: "ack must be 8 bytes")
             }
+            // Both ends keep sequences in SQLite, as Int64.
+            guard sequence <= UInt64(Int64.max) else {
+                throw .malformed(kind: kind.rawValue, problem: "ack sequence \(sequence) is beyond \(Int64.max)")
+            }
             return .ack(throughSequence: sequence)
         case .batch:
             guard let first: UInt64 = payload.readInteger(), let count: UInt32 = payload.readInteger() else {
@@ -119,6 +123,11 @@ public struct LinkFrameCodec: Sendable {
             }
             guard count > 0, Int(count) <= payload.readableBytes / 4 else {
                 throw .malformed(kind: kind.rawValue, problem: "batch announces \(count) events in \(payload.readableBytes) bytes")
+            }
+            // The collector stores the batch's last sequence (first + count - 1) as Int64: a range
+            // beyond it is refused here rather than trapping the collector for every agent.
+            guard first <= UInt64(Int64.max), UInt64(count) - 1 <= UInt64(Int64.max) - first else {
+                throw .malformed(kind: kind.rawValue, problem: "a batch of \(count) events from sequence \(first) goes beyond \(Int64.max)")
             }
             var events: [ByteBuffer] = []
             events.reserveCapacity(Int(count))

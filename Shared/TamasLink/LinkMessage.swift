@@ -129,7 +129,7 @@ public struct EventBatch: Equatable, Sendable {
         self.events = events
     }
 
-    public var lastSequence: UInt64 { firstSequence + UInt64(max(events.count, 1)) - 1 }
+    public var lastSequence: UInt64 { firstSequence + UInt64(max(events.count, 1) - 1) }
 }
 
 public struct SpoolReport: Codable, Equatable, Sendable {

@@ -85,6 +85,40 @@ final class LinkFrameCodecTests: XCTestCase {
         XCTAssertEqual(try codec.decode(&buffer), .ack(throughSequence: 5))
     }
 
+    /// Found by fuzzing: a batch numbered near the top of the range made the collector trap
+    /// (overflow computing its last sequence, or storing it as Int64), ending it for every agent.
+    func testSequencesBeyondWhatTheStoresHoldAreRefusedNotTrapped() throws {
+        func batch(first: UInt64, events: Int) -> ByteBuffer {
+            var payload = ByteBuffer()
+            payload.writeInteger(first)
+            payload.writeInteger(UInt32(events))
+            for _ in 0..<events { payload.writeInteger(UInt32(0)) }
+            var frame = ByteBuffer()
+            frame.writeInteger(UInt32(payload.readableBytes + 1))
+            frame.writeInteger(UInt8(0x10))
+            frame.writeImmutableBuffer(payload)
+            return frame
+        }
+        for (first, events) in [(UInt64.max, 1), (UInt64(Int64.max) + 1, 1), (UInt64(Int64.max), 2), (UInt64(Int64.max) - 2, 4)] {
+            var buffer = batch(first: first, events: events)
+            XCTAssertThrowsError(try codec.decode(&buffer), "first \(first), \(events) events") {
+                XCTAssertEqual($0 as? LinkFrameError, .malformed(kind: 0x10, problem:
+                    "a batch of \(events) events from sequence \(first) goes beyond \(Int64.max)"))
+            }
+        }
+        var highest = batch(first: UInt64(Int64.max) - 1, events: 2)
+        guard case .batch(let accepted) = try codec.decode(&highest) else { return XCTFail("not a batch") }
+        XCTAssertEqual(accepted.lastSequence, UInt64(Int64.max))
+
+        var ack = ByteBuffer()
+        ack.writeInteger(UInt32(9))
+        ack.writeInteger(UInt8(0x11))
+        ack.writeInteger(UInt64(Int64.max) + 1)
+        XCTAssertThrowsError(try codec.decode(&ack)) {
+            XCTAssertEqual($0 as? LinkFrameError, .malformed(kind: 0x11, problem: "ack sequence \(UInt64(Int64.max) + 1) is beyond \(Int64.max)"))
+        }
+    }
+
     func testRandomBytesNeverCrashTheDecoder() {
         var random = SplitMix64(seed: 0x7A3A5)
         for _ in 0..<20_000 {
