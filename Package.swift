@@ -28,6 +28,7 @@ let package = Package(
     targets: [
         // Shared: what agents and the collector both speak.
         .target(name: "TamasEvents", path: "Shared/TamasEvents"),
+        .target(name: "Spawn", path: "Shared/Spawn"),
         .target(
             name: "TamasLink",
             dependencies: [
@@ -84,7 +85,7 @@ let package = Package(
             path: "Agents/Sources/AMI/Protocol"),
         .target(
             name: "AMIAgent",
-            dependencies: ["TamasEvents", "TamasLink", "AgentCore", "AgentCLI", "AMIProtocol", "RemoteFiles",
+            dependencies: ["TamasEvents", "TamasLink", "AgentCore", "AgentCLI", "AMIProtocol", "RemoteFiles", "Spawn",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log"),
@@ -184,7 +185,7 @@ let package = Package(
         .executableTarget(
             name: "tamas-collector",
             dependencies: [
-                "TamasEvents", "TamasLink", "CollectorCore", "CollectorHTTP", "CRMDelivery",
+                "TamasEvents", "TamasLink", "CollectorCore", "CollectorHTTP", "CRMDelivery", "Spawn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -201,7 +202,7 @@ let package = Package(
             path: "Collector/tamasctl"
         ),
 
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Spawn"], path: "Tests/TestSupport"),
         .executableTarget(
             name: "tamas-bench",
             dependencies: [
@@ -261,6 +262,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/DeliveryTests"),
+        .testTarget(name: "SpawnTests", dependencies: ["Spawn"], path: "Tests/SpawnTests"),
         .testTarget(name: "SerialTests", dependencies: ["SerialPort", "TamasEvents", "TestSupport"], path: "Tests/SerialTests"),
         .testTarget(
             name: "TamasLinkTests",
@@ -269,7 +271,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentCoreTests",
-            dependencies: ["AgentCore", "JSONLAgent", "JSONLProtocol", "TamasEvents", "TamasLink"],
+            dependencies: ["AgentCore", "JSONLAgent", "JSONLProtocol", "TamasEvents", "TamasLink", "TestSupport"],
             path: "Tests/AgentCoreTests"
         ),
         .testTarget(

@@ -1,6 +1,7 @@
 import CollectorCore
 import Foundation
 import Logging
+import Spawn
 import TamasEvents
 import TamasLink
 
@@ -48,13 +49,14 @@ struct DemoFeed: Sendable {
         let feed = try FeedFile(path: feedPath)
         try feed.append(generator.morning(endingAt: Date()))
 
-        let agent = Process()
-        agent.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("tamas-agent")
-        agent.arguments = ["jsonl", "--config", configPath]
-        try agent.run()
-        logger.notice("demo agent started", metadata: ["pid": "\(agent.processIdentifier)", "config": "\(configPath)"])
-        defer { agent.terminate() }
+        let agentPath = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("tamas-agent").path
+        let agent = try SpawnedProcess(executable: agentPath, arguments: ["jsonl", "--config", configPath])
+        logger.notice("demo agent started", metadata: ["pid": "\(agent.pid)", "config": "\(configPath)"])
+        defer {
+            agent.signal(SIGTERM)
+            agent.waitUntilExit()
+        }
         var scheduled: [CallEvent] = []
         var sequence = 0
         var nextCall = Date()

@@ -2,6 +2,7 @@ import AgentCore
 import Foundation
 import Logging
 import TamasEvents
+import TestSupport
 import XCTest
 
 /// A spool on a disk that fills up: the source is held back, the state says why, and once
@@ -12,24 +13,16 @@ final class SpoolDiskFullTests: XCTestCase {
     override func setUpWithError() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("spool-disk-\(UUID())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let mount = Process()
-        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
-        mount.arguments = ["-t", "tmpfs", "-o", "size=4m", "tmpfs", folder.path]
-        try mount.run()
-        mount.waitUntilExit()
-        guard mount.terminationStatus == 0 else {
-            throw XCTSkip("cannot mount a tmpfs here (mount exited \(mount.terminationStatus)); the disk-full path needs one")
+        let mount = try runToolAllowingFailure("/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", folder.path])
+        guard mount.status == 0 else {
+            throw XCTSkip("cannot mount a tmpfs here (mount exited \(mount.status): \(mount.error)); the disk-full path needs one")
         }
         mountPoint = folder
     }
 
     override func tearDown() {
         guard let mountPoint else { return }
-        let unmount = Process()
-        unmount.executableURL = URL(fileURLWithPath: "/bin/umount")
-        unmount.arguments = [mountPoint.path]
-        try? unmount.run()
-        unmount.waitUntilExit()
+        _ = try? runToolAllowingFailure("/bin/umount", [mountPoint.path])
     }
 
     func events(_ range: Range<Int>) -> [CallEvent] {

@@ -72,20 +72,9 @@ final class WebhookDeliveryTests: XCTestCase {
 
     private func runVerifier(body: Data, timestamp: String, signature: String, now: Int, secret: String? = nil) throws -> Int32 {
         let script = Fixtures.repositoryRoot.appendingPathComponent("docs/examples/verify_webhook.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, "--timestamp", timestamp, "--signature", signature, "--now", String(now)]
-        var environment = ProcessInfo.processInfo.environment
-        environment["TAMAS_WEBHOOK_SECRET"] = secret ?? settings.secret
-        process.environment = environment
-        let input = Pipe()
-        process.standardInput = input
-        process.standardOutput = Pipe()
-        try process.run()
-        input.fileHandleForWriting.write(body)
-        try input.fileHandleForWriting.close()
-        process.waitUntilExit()
-        return process.terminationStatus
+        return try runToolAllowingFailure(
+            "/usr/bin/env", ["python3", script.path, "--timestamp", timestamp, "--signature", signature, "--now", String(now)],
+            environment: ["TAMAS_WEBHOOK_SECRET": secret ?? settings.secret], input: body).status
     }
 
     func testRetryOfTheSameEventKeepsItsIdempotencyKeyAndSignsAFreshTimestamp() throws {

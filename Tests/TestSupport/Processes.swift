@@ -1,4 +1,5 @@
 import Foundation
+import Spawn
 import XCTest
 
 /// Real processes for end-to-end tests: the built `tamas-collector`, `tamas-agent` and
@@ -21,20 +22,26 @@ public enum Binaries {
 /// A child process whose standard error is collected (the tamas tools log there).
 public final class ChildProcess: @unchecked Sendable {
     public let name: String
-    private let process = Process()
+    private let process: SpawnedProcess
+    /// Kept for the life of the child: a pipe's reading end closes when the Pipe goes, and the
+    /// child's next write would then end it with SIGPIPE.
+    private let pipes: [Pipe]
     private let lock = NSLock()
     private var errorText = ""
     private var outputText = ""
 
     public init(_ binary: String, _ arguments: [String], name: String? = nil, stdin: FileHandle? = nil) throws {
         self.name = name ?? binary
-        process.executableURL = Binaries.url(binary)
-        process.arguments = arguments
         let errorPipe = Pipe()
         let outputPipe = Pipe()
-        process.standardError = errorPipe
-        process.standardOutput = outputPipe
-        if let stdin { process.standardInput = stdin }
+        process = try SpawnedProcess(executable: Binaries.url(binary).path, arguments: arguments,
+                                     standardInput: stdin?.fileDescriptor,
+                                     standardOutput: outputPipe.fileHandleForWriting.fileDescriptor,
+                                     standardError: errorPipe.fileHandleForWriting.fileDescriptor)
+        // The child holds the writing ends now; with the test's copies closed, its exit ends the reads.
+        try errorPipe.fileHandleForWriting.close()
+        try outputPipe.fileHandleForWriting.close()
+        pipes = [errorPipe, outputPipe]
         errorPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let text = String(decoding: handle.availableData, as: UTF8.self)
             self?.lock.withLock { self?.errorText += text }
@@ -43,25 +50,23 @@ public final class ChildProcess: @unchecked Sendable {
             let text = String(decoding: handle.availableData, as: UTF8.self)
             self?.lock.withLock { self?.outputText += text }
         }
-        try process.run()
     }
 
-    public var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { process.pid }
     public var isRunning: Bool { process.isRunning }
     public var log: String { lock.withLock { errorText } }
     public var output: String { lock.withLock { outputText } }
-    public var exitCode: Int32 { process.terminationStatus }
+    /// The exit code (or the signal that ended it); -1 while it runs.
+    public var exitCode: Int32 { process.termination?.status ?? -1 }
 
     /// Simulates a crash or power cut: no chance to flush or say goodbye.
     public func kill9() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
+        process.signal(SIGKILL)
         process.waitUntilExit()
     }
 
     public func terminate() {
-        guard process.isRunning else { return }
-        process.terminate()
+        process.signal(SIGTERM)
         process.waitUntilExit()
     }
 
@@ -82,13 +87,6 @@ public final class ChildProcess: @unchecked Sendable {
         }
         XCTFail("\(name) did not log '\(text)' within \(timeout) s; its log:\n\(log.suffix(4000))", file: file, line: line)
         return log
-    }
-
-    deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
     }
 }
 
@@ -111,12 +109,7 @@ public struct ToolResult {
 
 public func runToolAllowingFailure(_ binary: String, _ arguments: [String], environment: [String: String] = [:],
                                    input: Data? = nil, timeout: Double = 60) throws -> ToolResult {
-    let process = Process()
-    process.executableURL = binary.hasPrefix("/") ? URL(fileURLWithPath: binary) : Binaries.url(binary)
-    process.arguments = arguments
-    if !environment.isEmpty {
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    }
+    let executable = binary.hasPrefix("/") ? binary : Binaries.url(binary).path
     let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("tool-\(UUID().uuidString).out")
     let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("tool-\(UUID().uuidString).err")
     FileManager.default.createFile(atPath: outputFile.path, contents: nil)
@@ -125,21 +118,27 @@ public func runToolAllowingFailure(_ binary: String, _ arguments: [String], envi
         try? FileManager.default.removeItem(at: outputFile)
         try? FileManager.default.removeItem(at: errorFile)
     }
-    process.standardOutput = try FileHandle(forWritingTo: outputFile)
-    process.standardError = try FileHandle(forWritingTo: errorFile)
+    let output = try FileHandle(forWritingTo: outputFile)
+    let error = try FileHandle(forWritingTo: errorFile)
     let inputPipe = Pipe()
-    process.standardInput = inputPipe
-    try process.run()
+    let process = try SpawnedProcess(
+        executable: executable, arguments: arguments,
+        environment: environment.isEmpty ? nil : ProcessInfo.processInfo.environment.merging(environment) { $1 },
+        standardInput: inputPipe.fileHandleForReading.fileDescriptor, standardOutput: output.fileDescriptor,
+        standardError: error.fileDescriptor)
+    try output.close()
+    try error.close()
+    try inputPipe.fileHandleForReading.close()
     if let input { inputPipe.fileHandleForWriting.write(input) }
     try inputPipe.fileHandleForWriting.close()
     let deadline = Date().addingTimeInterval(timeout)
     while process.isRunning, Date() < deadline { usleep(10_000) }
     if process.isRunning {
-        kill(process.processIdentifier, SIGKILL)
+        process.signal(SIGKILL)
         process.waitUntilExit()
         return ToolResult(status: -9, output: "", error: "timed out after \(timeout) s")
     }
-    return ToolResult(status: process.terminationStatus,
+    return ToolResult(status: process.waitUntilExit().status,
                       output: (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "",
                       error: (try? String(contentsOf: errorFile, encoding: .utf8)) ?? "")
 }

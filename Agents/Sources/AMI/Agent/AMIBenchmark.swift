@@ -1,5 +1,6 @@
 import AMIProtocol
 import Foundation
+import Spawn
 import TamasEvents
 
 /// Times, over the same bytes fed in the 64 KiB chunks a socket delivers, on the calling thread:
@@ -152,16 +153,14 @@ struct AMIPythonComparison {
         guard FileManager.default.fileExists(atPath: script.path) else {
             throw Failure(description: "\(script.path) is missing: run from the repository root or pass --python-bench-folder")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, streamFile]
         let output = Pipe()
-        process.standardOutput = output
-        try process.run()
+        let process = try SpawnedProcess(executable: "/usr/bin/env", arguments: ["python3", script.path, streamFile],
+                                         standardOutput: output.fileHandleForWriting.fileDescriptor)
+        try output.fileHandleForWriting.close()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "python3 \(name) exited \(process.terminationStatus) (is it installed? deploy/install-deps.sh --test installs panoramisk and cacofonisk):\n\(text)")
+        let status = process.waitUntilExit()
+        guard status == .exited(0) else {
+            throw Failure(description: "python3 \(name) exited \(status.status) (is it installed? deploy/install-deps.sh --test installs panoramisk and cacofonisk):\n\(text)")
         }
         return text
     }

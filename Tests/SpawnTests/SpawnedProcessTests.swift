@@ -1,0 +1,62 @@
+import Foundation
+import Spawn
+import XCTest
+
+final class SpawnedProcessTests: XCTestCase {
+    private func run(_ script: String, environment: [String: String]? = nil, input: String = "") throws -> (SpawnedProcess.Termination, String) {
+        let output = Pipe()
+        let inputPipe = Pipe()
+        let process = try SpawnedProcess(executable: "/bin/sh", arguments: ["-c", script], environment: environment,
+                                         standardInput: inputPipe.fileHandleForReading.fileDescriptor,
+                                         standardOutput: output.fileHandleForWriting.fileDescriptor)
+        try output.fileHandleForWriting.close()
+        try inputPipe.fileHandleForReading.close()
+        inputPipe.fileHandleForWriting.write(Data(input.utf8))
+        try inputPipe.fileHandleForWriting.close()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return (process.waitUntilExit(), text)
+    }
+
+    func testExitCodeOutputInputAndEnvironment() throws {
+        let (ended, text) = try run(#"read line; echo "$line $GREETING"; exit 3"#, environment: ["GREETING": "salam"], input: "hello\n")
+        XCTAssertEqual(ended, .exited(3))
+        XCTAssertEqual(text, "hello salam\n")
+    }
+
+    func testWithoutAnEnvironmentTheChildGetsThisOne() throws {
+        let (ended, text) = try run("echo $HOME")
+        XCTAssertEqual(ended, .exited(0))
+        XCTAssertEqual(text, (ProcessInfo.processInfo.environment["HOME"] ?? "") + "\n")
+    }
+
+    /// Only standard input, output and error reach the child, whatever this process has open:
+    /// an inherited pipe end would keep another child's reader from ever seeing its end.
+    func testTheChildInheritsNoOtherDescriptor() throws {
+        let stray = Pipe()
+        defer { try? stray.fileHandleForWriting.close() }
+        let (ended, text) = try run("ls /proc/$$/fd")
+        XCTAssertEqual(ended, .exited(0))
+        XCTAssertEqual(text.split(separator: "\n").sorted(), ["0", "1", "2"], "stray pipe: \(stray.fileHandleForWriting.fileDescriptor)")
+    }
+
+    func testASignalWhileAnotherThreadWaitsEndsTheChildAndBothSeeIt() throws {
+        let process = try SpawnedProcess(executable: "/bin/sleep", arguments: ["30"])
+        XCTAssertTrue(process.isRunning)
+        let waited = expectation(description: "the waiting thread returns")
+        Thread.detachNewThread {
+            XCTAssertEqual(process.waitUntilExit(), .signalled(SIGTERM))
+            waited.fulfill()
+        }
+        usleep(200_000)
+        process.signal(SIGTERM)
+        wait(for: [waited], timeout: 10)
+        XCTAssertEqual(process.termination, .signalled(SIGTERM))
+        XCTAssertFalse(process.isRunning)
+    }
+
+    func testAMissingProgramIsAClearError() {
+        XCTAssertThrowsError(try SpawnedProcess(executable: "/nonexistent/tool", arguments: [])) { error in
+            XCTAssertEqual("\(error)", "cannot start /nonexistent/tool: No such file or directory")
+        }
+    }
+}
