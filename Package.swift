@@ -206,7 +206,7 @@ let package = Package(
         .executableTarget(
             name: "tamas-bench",
             dependencies: [
-                "TamasEvents", "TamasLink", "AgentCore", "CollectorCore", "CRMDelivery",
+                "TamasEvents", "TamasLink", "AgentCore", "CollectorCore", "CRMDelivery", "Spawn",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),

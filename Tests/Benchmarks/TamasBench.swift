@@ -6,6 +6,7 @@ import GRDB
 import GRDBSQLite
 import Logging
 import NIOSSL
+import Spawn
 import TamasEvents
 import TamasLink
 
@@ -199,36 +200,39 @@ struct Memory: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: folder) }
         let port = 17_000 + Int.random(in: 0..<1000)
         let httpPort = port + 1000
-        let collector = Process()
-        collector.executableURL = binaries.appendingPathComponent("tamas-collector")
-        collector.arguments = ["run", "--data-dir", folder.appendingPathComponent("collector").path,
-                               "--listen", "127.0.0.1:\(port)", "--http", "127.0.0.1:\(httpPort)", "--log-level", "error"]
-        collector.standardError = FileHandle.nullDevice
-        try collector.run()
-        defer { collector.terminate() }
+        let collector = try SpawnedProcess(
+            executable: binaries.appendingPathComponent("tamas-collector").path,
+            arguments: ["run", "--data-dir", folder.appendingPathComponent("collector").path,
+                        "--listen", "127.0.0.1:\(port)", "--http", "127.0.0.1:\(httpPort)", "--log-level", "error"],
+            standardError: FileHandle.nullDevice.fileDescriptor)
+        defer { collector.signal(SIGTERM) }
         try await Task.sleep(for: .seconds(2))
         let home = try CollectorHome(folder: folder.appendingPathComponent("collector").path)
         let store = try CollectorStore(path: home.databasePath)
         let fingerprint = try LinkTLS.fingerprint(pem: String(contentsOfFile: home.certificatePath, encoding: .utf8))
-        let collectorIdle = peakRSS(collector.processIdentifier)
+        let collectorIdle = peakRSS(collector.pid)
 
         let agentBinary = binaries.appendingPathComponent("tamas-agent")
         let feed = folder.appendingPathComponent("idle.jsonl")
         guard FileManager.default.createFile(atPath: feed.path, contents: nil) else { throw ValidationError("cannot create \(feed.path)") }
         let idleAgent = try await startIdleAgent(name: "idle", kind: "jsonl", source: "jsonl:\n  input: \(feed.path)\n  follow: true\n",
                                                  executable: agentBinary, folder: folder, store: store, port: port, fingerprint: fingerprint)
-        defer { idleAgent.terminate() }
+        defer { idleAgent.signal(SIGTERM) }
         let terminal = try startTerminalHolder()
-        defer { terminal.process.terminate() }
+        defer {
+            try? terminal.input.fileHandleForWriting.close()
+            try? terminal.output.fileHandleForReading.close()
+            terminal.process.signal(SIGTERM)
+        }
         let smdrSource = "smdr:\n  model: KX-TDE100\n  dateFormat: dd/mm/yy\n  timeZone: Asia/Tehran\n  serial:\n    port: \(terminal.path)\n"
         let smdrAgent = try await startIdleAgent(name: "idle-smdr", kind: "smdr", source: smdrSource, executable: agentBinary,
                                                  folder: folder, store: store, port: port, fingerprint: fingerprint)
-        defer { smdrAgent.terminate() }
+        defer { smdrAgent.signal(SIGTERM) }
         try await Task.sleep(for: .seconds(5))
-        let agentPeak = peakRSS(idleAgent.processIdentifier)
-        let agentParts = rssParts(idleAgent.processIdentifier)
-        let smdrAgentPeak = peakRSS(smdrAgent.processIdentifier)
-        let agentLinksSwiftDynamically = mapsSwiftRuntimeLibrary(idleAgent.processIdentifier)
+        let agentPeak = peakRSS(idleAgent.pid)
+        let agentParts = rssParts(idleAgent.pid)
+        let smdrAgentPeak = peakRSS(smdrAgent.pid)
+        let agentLinksSwiftDynamically = mapsSwiftRuntimeLibrary(idleAgent.pid)
 
         var uplinks: [Task<Void, Never>] = []
         for index in 0..<agents {
@@ -242,7 +246,7 @@ struct Memory: AsyncParsableCommand {
             uplinks.append(Task { await uplink.run() })
         }
         try await Task.sleep(for: .seconds(10))
-        let collectorPeak = peakRSS(collector.processIdentifier)
+        let collectorPeak = peakRSS(collector.pid)
         uplinks.forEach { $0.cancel() }
         print("idle agent (jsonl, following an empty file), peak RSS: \(agentPeak / 1024) MB (\(agentPeak) kB); \(agentParts)")
         print("idle agent (smdr, serial port on a pseudo-terminal, Asia/Tehran), peak RSS: \(smdrAgentPeak / 1024) MB (\(smdrAgentPeak) kB)")
@@ -256,7 +260,7 @@ struct Memory: AsyncParsableCommand {
 
     /// `source` is the agent's source section (YAML); the rest of the configuration is the same for every kind.
     func startIdleAgent(name: String, kind: String, source: String, executable: URL, folder: URL, store: CollectorStore,
-                        port: Int, fingerprint: String) async throws -> Process {
+                        port: Int, fingerprint: String) async throws -> SpawnedProcess {
         let enrollment = try await store.enroll(name: name, systemKeys: ["mem"])
         let config = folder.appendingPathComponent("\(name).yaml").path
         try Secrets.writePrivateFile("""
@@ -273,41 +277,41 @@ struct Memory: AsyncParsableCommand {
               level: warning
             \(source)
             """, to: config)
-        let agent = Process()
-        agent.executableURL = executable
-        agent.arguments = [kind, "--config", config]
-        try agent.run()
-        return agent
+        return try SpawnedProcess(executable: executable.path, arguments: [kind, "--config", config])
     }
 
     /// A pseudo-terminal for the SMDR agent's serial port, held open by a Python process (Swift's
     /// Glibc module leaves out the pty calls) that prints the terminal's path and waits.
     ///
     /// It inherits a signal mask with SIGTERM blocked (the thread that spawns it has it blocked),
-    /// so it unblocks SIGTERM for `terminate()` to work, and it waits for its standard input to
-    /// close, which happens when the benchmark exits however it ends: it used to sleep an hour
-    /// and outlive every run.
-    func startTerminalHolder() throws -> (process: Process, path: String) {
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        holder.arguments = ["python3", "-c", """
+    /// so it unblocks SIGTERM for the stop to work, and it waits for its standard input to close:
+    /// the caller keeps both pipes until it is done with the terminal, and the benchmark's exit,
+    /// however it ends, closes them. It used to sleep an hour and outlive every run.
+    func startTerminalHolder() throws -> (process: SpawnedProcess, path: String, input: Pipe, output: Pipe) {
+        let output = Pipe()
+        let input = Pipe()
+        let holder = try SpawnedProcess(executable: "/usr/bin/env", arguments: ["python3", "-c", """
             import os, pty, signal, sys
             signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
             controller, device = pty.openpty()
             print(os.ttyname(device), flush=True)
             sys.stdin.read()
-            """]
-        let output = Pipe()
-        holder.standardOutput = output
-        holder.standardInput = Pipe()
-        try holder.run()
-        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+            """], standardInput: input.fileHandleForReading.fileDescriptor, standardOutput: output.fileHandleForWriting.fileDescriptor)
+        try input.fileHandleForReading.close()
+        try output.fileHandleForWriting.close()
+        // The path and its line end may come as two writes (an unbuffered python3).
+        var printed = Data()
+        while !printed.contains(UInt8(ascii: "\n")) {
+            let more = output.fileHandleForReading.availableData
+            if more.isEmpty { break }
+            printed += more
+        }
+        let line = String(decoding: printed, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard line.hasPrefix("/dev/") else {
-            holder.terminate()
+            holder.signal(SIGTERM)
             throw ValidationError("python3 did not open a pseudo-terminal (printed '\(line)')")
         }
-        return (holder, line)
+        return (holder, line, input, output)
     }
 
     /// Resident memory split into the process's own (anonymous) pages and file-backed pages.
