@@ -49,6 +49,20 @@ public final class SpawnedProcess: @unchecked Sendable {
             if let descriptor { posix_spawn_file_actions_adddup2(&actions, descriptor, target) }
         }
         _ = closeFrom(&actions, 3)
+        // The child starts as from a shell: nothing blocked, nothing ignored. Threads of this
+        // process block signals they handle elsewhere (SIGTERM for a graceful stop) and the
+        // runtime ignores SIGPIPE; inherited, a child would never see either.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for number in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD] { sigaddset(&defaults, number) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
         let argv = ([executable] + arguments).map { strdup($0) }
         let envp = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } }
@@ -61,10 +75,10 @@ public final class SpawnedProcess: @unchecked Sendable {
         let variables = envp.map { $0 + [nil] }
         let result = argumentList.withUnsafeMutableBufferPointer { arguments -> Int32 in
             guard let arguments = arguments.baseAddress else { return EINVAL }
-            guard var variableList = variables else { return posix_spawn(&child, executable, &actions, nil, arguments, environ) }
+            guard var variableList = variables else { return posix_spawn(&child, executable, &actions, &attributes, arguments, environ) }
             return variableList.withUnsafeMutableBufferPointer { variables -> Int32 in
                 guard let variables = variables.baseAddress else { return EINVAL }
-                return posix_spawn(&child, executable, &actions, nil, arguments, variables)
+                return posix_spawn(&child, executable, &actions, &attributes, arguments, variables)
             }
         }
         guard result == 0 else {

@@ -283,16 +283,14 @@ struct Memory: AsyncParsableCommand {
     /// A pseudo-terminal for the SMDR agent's serial port, held open by a Python process (Swift's
     /// Glibc module leaves out the pty calls) that prints the terminal's path and waits.
     ///
-    /// It inherits a signal mask with SIGTERM blocked (the thread that spawns it has it blocked),
-    /// so it unblocks SIGTERM for the stop to work, and it waits for its standard input to close:
-    /// the caller keeps both pipes until it is done with the terminal, and the benchmark's exit,
-    /// however it ends, closes them. It used to sleep an hour and outlive every run.
+    /// It waits for its standard input to close: the caller keeps both pipes until it is done
+    /// with the terminal, and the benchmark's exit, however it ends, closes them. It used to
+    /// sleep an hour and outlive every run.
     func startTerminalHolder() throws -> (process: SpawnedProcess, path: String, input: Pipe, output: Pipe) {
         let output = Pipe()
         let input = Pipe()
         let holder = try SpawnedProcess(executable: "/usr/bin/env", arguments: ["python3", "-c", """
-            import os, pty, signal, sys
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
+            import os, pty, sys
             controller, device = pty.openpty()
             print(os.ttyname(device), flush=True)
             sys.stdin.read()

@@ -54,6 +54,32 @@ final class SpawnedProcessTests: XCTestCase {
         XCTAssertFalse(process.isRunning)
     }
 
+    /// Whatever this thread blocks or the runtime ignores, the child starts with nothing blocked
+    /// and the default actions, so a plain SIGTERM stops it.
+    func testTheChildStartsWithNoSignalBlockedOrIgnored() throws {
+        var blocked = sigset_t()
+        sigemptyset(&blocked)
+        sigaddset(&blocked, SIGTERM)
+        var previous = sigset_t()
+        pthread_sigmask(SIG_BLOCK, &blocked, &previous)
+        let ignored = signal(SIGPIPE, SIG_IGN)
+        defer {
+            pthread_sigmask(SIG_SETMASK, &previous, nil)
+            signal(SIGPIPE, ignored)
+        }
+        let (ended, text) = try run("exec grep -E '^Sig(Blk|Ign)' /proc/self/status")
+        XCTAssertEqual(ended, .exited(0))
+        let masks = Dictionary(uniqueKeysWithValues: text.split(separator: "\n").compactMap { line -> (String, UInt64)? in
+            let parts = line.split(separator: "\t")
+            guard parts.count == 2, let mask = UInt64(parts[1], radix: 16) else { return nil }
+            return (String(parts[0]), mask)
+        })
+        XCTAssertEqual(masks["SigBlk:"], 0, text)
+        for number in [SIGTERM, SIGPIPE, SIGINT] {
+            XCTAssertEqual((masks["SigIgn:"] ?? 0) & (1 << UInt64(number - 1)), 0, "signal \(number) ignored: \(text)")
+        }
+    }
+
     func testAMissingProgramIsAClearError() {
         XCTAssertThrowsError(try SpawnedProcess(executable: "/nonexistent/tool", arguments: [])) { error in
             XCTAssertEqual("\(error)", "cannot start /nonexistent/tool: No such file or directory")
