@@ -73,9 +73,9 @@ fuzz() {
         echo "fuzz.sh: no fixtures at $fixtures: the seeds are made from them (shared/ beside the checkout)." >&2
         exit 1
     fi
-    echo "== $target: building Fuzz$module (fuzzer + address sanitizer)"
+    echo "== $target: building Fuzz (fuzzer + address sanitizer)"
     # Explicit returns: `fuzz ... || failed=1` runs this function with errexit off.
-    build release "Fuzz$module" -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -g || return 1
+    build release Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -g || return 1
     rm -rf "$scratch/seeds"
     mkdir -p "$scratch/corpus/$module" "$scratch/crashes/$module" "$scratch/logs"
     python3 Tests/Fuzz/make_seeds.py "$repository" "$fixtures" "$scratch/seeds" >/dev/null || return 1
@@ -91,7 +91,7 @@ fuzz() {
     # One job at a time (-fork=1) that is restarted after a crash, so one run can report several;
     # the Swift backtracer is off because its memory server trips ASan and can hang after a trap.
     status=0
-    SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 "$scratch/build-release/release/Fuzz$module" \
+    TAMAS_FUZZ_TARGET=$module SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 "$scratch/build-release/release/Fuzz" \
         "$scratch/corpus/$module" "$scratch/seeds/$module" "${regressions[@]}" -dict="$scratch/$target.dict" \
         -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 -timeout=5 -rss_limit_mb=2048 \
         -max_len=$max_length -max_total_time="$seconds" -artifact_prefix="$scratch/crashes/$module/" >"$log" 2>&1 || status=$?

@@ -8,7 +8,6 @@ let parsers: [Target.Dependency] = [
     "TamasEvents", "SMDRProtocol", "AMIProtocol", "CallerIDProtocol", "TelsaProtocol", "JSONLProtocol", "TamasLink",
     .product(name: "NIOCore", package: "swift-nio"),
 ]
-let fuzzTargets = ["FuzzSMDR", "FuzzAMI", "FuzzCallerID", "FuzzTelsa", "FuzzJSON", "FuzzLink"]
 
 let package = Package(
     name: "TamasFuzz",
@@ -31,8 +30,8 @@ let package = Package(
 
         .target(name: "FuzzHarness", dependencies: parsers, path: "Sources/FuzzHarness"),
         .target(name: "FuzzDriver", path: "Sources/FuzzDriver"),
+        // One fuzzer for every target, chosen by TAMAS_FUZZ_TARGET (deploy/fuzz.sh sets it).
+        .executableTarget(name: "Fuzz", dependencies: ["FuzzHarness", "FuzzDriver"], path: "Sources/Fuzz"),
         .executableTarget(name: "Repro", dependencies: ["FuzzHarness"], path: "Sources/Repro"),
-    ] + fuzzTargets.map {
-        .executableTarget(name: $0, dependencies: ["FuzzHarness", "FuzzDriver"], path: "Sources/\($0)")
-    }
+    ]
 )

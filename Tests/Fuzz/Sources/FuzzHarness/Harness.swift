@@ -33,6 +33,11 @@ func chunks(_ body: ArraySlice<UInt8>, _ rng: inout Rng, maxChunk: Int = 80) -> 
 }
 
 public enum Harness {
+    /// The targets by the names `deploy/fuzz.sh`, the fuzzer (`TAMAS_FUZZ_TARGET`) and Repro use.
+    public static let targets: [String: @Sendable ([UInt8]) -> Void] = [
+        "SMDR": fuzzSMDR, "AMI": fuzzAMI, "CallerID": fuzzCallerID, "Telsa": fuzzTelsa, "JSON": fuzzJSON, "Link": fuzzLink,
+    ]
+
     /// FUZZ_STRICT=1: also trap on contract violations (event.validate() failures, broken
     /// round trips). Off by default so the campaign only stops on real crashes.
     static let strict = ProcessInfo.processInfo.environment["FUZZ_STRICT"] != nil

@@ -14,15 +14,11 @@ struct Repro {
         for path in args.dropFirst() {
             let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
             print("running \(target) on \(path) (\(bytes.count) bytes)")
-            switch target {
-            case "SMDR": Harness.fuzzSMDR(bytes)
-            case "AMI": Harness.fuzzAMI(bytes)
-            case "CallerID": Harness.fuzzCallerID(bytes)
-            case "Telsa": Harness.fuzzTelsa(bytes)
-            case "JSON": Harness.fuzzJSON(bytes)
-            case "Link": Harness.fuzzLink(bytes)
-            default: print("unknown target \(target)"); exit(2)
+            guard let run = Harness.targets[target] else {
+                print("unknown target \(target); one of \(Harness.targets.keys.sorted().joined(separator: ", "))")
+                exit(2)
             }
+            run(bytes)
             print("ok")
         }
     }
