@@ -97,7 +97,7 @@ struct CRMRoutes: Sendable {
             switch failure {
             case .nameTaken: throw HTTPError(.conflict, message: failure.description)
             case .notFound: throw HTTPError(.notFound, message: failure.description)
-            case .undelivered: throw HTTPError(.conflict, message: failure.description)
+            case .undelivered, .systemNotServed: throw HTTPError(.conflict, message: failure.description)
             }
         } catch let invalid as EndpointDefinition.Invalid {
             throw HTTPError(.badRequest, message: invalid.description)

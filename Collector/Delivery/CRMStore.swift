@@ -67,6 +67,9 @@ public struct CRMStore: Sendable {
         case notFound(String)
         /// Removing the endpoint would drop deliveries that were never sent, and `force` was not given.
         case undelivered(String, queued: Int, parked: Int)
+        /// A parked delivery of a system an edit took away from the endpoint: retrying it would
+        /// send the CRM a system it no longer serves.
+        case systemNotServed(String, systemKey: String, delivery: Int64)
 
         public var description: String {
             switch self {
@@ -76,6 +79,9 @@ public struct CRMStore: Sendable {
                 "CRM endpoint '\(name)' still has \(queued) queued and \(parked) parked deliveries, which removing it would drop: "
                     + "let the backlog drain and settle what is parked (retry-parked), or remove it with force "
                     + "(tamasctl crm remove \(name) --force, DELETE …?force=true)"
+            case .systemNotServed(let name, let systemKey, let delivery):
+                "parked delivery \(delivery) is of system '\(systemKey)', which CRM endpoint '\(name)' no longer serves: "
+                    + "add the system back (tamasctl crm edit \(name) --system ...) to send it"
             }
         }
     }
@@ -226,9 +232,16 @@ public struct CRMStore: Sendable {
     }
 
     /// Puts a parked delivery back in its place in the queue: it goes before the later events of its call.
+    /// Refused for a system the endpoint no longer serves (`Failure.systemNotServed`).
     public func retryParked(name: String, id: Int64) async throws -> Bool {
         let (endpoint, requeued) = try await database.write { db in
             let endpoint = try Self.endpointId(name, in: db)
+            if let systemKey = try String.fetchOne(db, sql: """
+                SELECT o.system_key FROM crm_outbox o WHERE o.id = ? AND o.endpoint_id = ? AND o.state = 'parked'
+                AND NOT EXISTS (SELECT 1 FROM crm_endpoint_systems s WHERE s.endpoint_id = o.endpoint_id AND s.system_key = o.system_key)
+                """, arguments: [id, endpoint]) {
+                throw Failure.systemNotServed(name, systemKey: systemKey, delivery: id)
+            }
             try db.execute(sql: """
                 UPDATE crm_outbox SET state = 'pending', attempts = 0, due_at_ms = 0, parked_status = NULL, parked_reason = NULL,
                     parked_excerpt = NULL, parked_at_ms = NULL

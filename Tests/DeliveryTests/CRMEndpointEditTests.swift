@@ -256,6 +256,15 @@ final class CRMEndpointEditTests: XCTestCase {
         XCTAssertEqual(edited.parked, 1, "a parked delivery stays for the operator to settle")
         let listed = try await collector.admin.view(named: "hook")
         XCTAssertNil(listed.droppedQueued, "only an edit's answer tells what it dropped")
+        let parked = try await collector.admin.parked(name: "hook")
+        let parkedId = try XCTUnwrap(parked.first?.id)
+        do {
+            _ = try await collector.admin.retryParked(name: "hook", id: parkedId)
+            XCTFail("a parked delivery of a system taken away was queued again")
+        } catch {
+            XCTAssertEqual("\(error)", "parked delivery \(parkedId) is of system 'office2', which CRM endpoint 'hook' no longer serves: "
+                           + "add the system back (tamasctl crm edit hook --system ...) to send it")
+        }
 
         collector.startDelivery()
         try await collector.admin.setPaused(name: "hook", false)
