@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// A child process started with `posix_spawn`, for everything Tamas runs itself (the demo's agent,
 /// benchmark scripts, the tools the tests drive).
@@ -31,8 +32,8 @@ public final class SpawnedProcess: @unchecked Sendable {
 
     public let pid: pid_t
     public let executable: String
-    private var lock = pthread_mutex_t()
-    private var ended: Termination?
+    /// Set once, when the child is reaped.
+    private let ended = Mutex<Termination?>(nil)
 
     /// Starts `executable` (an absolute path) with `arguments`. The child's standard input, output
     /// and error are the given descriptors (which the caller keeps and closes), or this process's
@@ -86,7 +87,6 @@ public final class SpawnedProcess: @unchecked Sendable {
         }
         pid = child
         self.executable = executable
-        pthread_mutex_init(&lock, nil)
     }
 
     deinit {
@@ -94,24 +94,23 @@ public final class SpawnedProcess: @unchecked Sendable {
             kill(pid, SIGKILL)
             _ = waitUntilExit()
         }
-        pthread_mutex_destroy(&lock)
     }
 
     /// How it ended, reaping it if it has; nil while it runs.
     public var termination: Termination? {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        if let ended { return ended }
-        var status: Int32 = 0
-        let reaped = waitpid(pid, &status, WNOHANG)
-        if reaped == pid {
-            // WIFEXITED / WEXITSTATUS / WTERMSIG, C macros Swift does not import.
-            let signal = status & 0x7F
-            ended = signal == 0 ? .exited((status >> 8) & 0xFF) : .signalled(signal)
-        } else if reaped < 0, errno != EINTR {
-            ended = .exited(-1)
+        ended.withLock { ended in
+            if let ended { return ended }
+            var status: Int32 = 0
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid {
+                // WIFEXITED / WEXITSTATUS / WTERMSIG, C macros Swift does not import.
+                let signal = status & 0x7F
+                ended = signal == 0 ? .exited((status >> 8) & 0xFF) : .signalled(signal)
+            } else if reaped < 0, errno != EINTR {
+                ended = .exited(-1)
+            }
+            return ended
         }
-        return ended
     }
 
     public var isRunning: Bool { termination == nil }
