@@ -12,7 +12,7 @@ import Synchronization
 ///
 /// Every process is reaped exactly once, by `waitpid` on its own pid (never `-1`), so it can live
 /// beside other code that starts children.
-public final class SpawnedProcess: @unchecked Sendable {
+public final class SpawnedProcess: Sendable {
     public struct Failure: Error, CustomStringConvertible, Equatable {
         public var description: String
     }
