@@ -569,7 +569,7 @@ struct RecordingLinker {
 
     /// An unmatched recording on this call's line for which this call is the best match.
     mutating func recording(for call: CallRecord) throws -> RecordingLink? {
-        guard let line = call.line, let started = call.startedAt, try unmatchedRecordingsExist(system: call.systemKey) else { return nil }
+        guard call.line != nil, let started = call.startedAt, try unmatchedRecordingsExist(system: call.systemKey) else { return nil }
         let tolerance = Int64(toleranceSeconds) * 1000
         let end = (call.endedAt ?? started).epochMillis
         let rows = try Row.fetchAll(db.cachedStatement(sql: """
