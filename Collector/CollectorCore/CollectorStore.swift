@@ -426,6 +426,8 @@ public final class CollectorStore: Sendable {
 
     public struct APITokenError: Error, CustomStringConvertible {
         public var description: String
+        /// The request was fine but the name is in use: a conflict, not a bad request.
+        public var isNameTaken = false
     }
 
     /// A new token for `name`, shown once; only its hash is kept. `systemKeys` nil: every system.
@@ -445,7 +447,7 @@ public final class CollectorStore: Sendable {
         let ordered = CallControlAction.allCases.filter(actions.contains)
         try await database.write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM api_tokens WHERE name = ?", arguments: [name]) == true {
-                throw APITokenError(description: "a token named '\(name)' already exists")
+                throw APITokenError(description: "a token named '\(name)' already exists", isNameTaken: true)
             }
             try db.execute(sql: "INSERT INTO api_tokens (hash, name, created_at_ms, system_keys, actions) VALUES (?, ?, ?, ?, ?)",
                            arguments: [Secrets.hash(token), name, Self.nowMillis(), systemKeys.map(Self.encodeKeys),

@@ -47,7 +47,7 @@ public struct AdminAPI: Sendable {
 
     public func run(onBound: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let app = Application(
-            router: try makeRouter(),
+            responder: try makeResponder(),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "tamas-collector"),
             onServerRunning: { channel in onBound(channel.localAddress?.port ?? 0) },
             logger: logger)
@@ -70,8 +70,10 @@ public struct AdminAPI: Sendable {
 
     static let drainSeconds = 2
 
-    func makeRouter() throws -> Router<BasicRequestContext> {
+    func makeResponder() throws -> RouterResponder<BasicRequestContext> {
+        let handle = MethodNotAllowedMiddleware<BasicRequestContext>.RouterHandle()
         let router = Router()
+        router.add(middleware: MethodNotAllowedMiddleware(router: handle))
         router.get("healthz") { _, _ -> Response in
             let healthy = await store.isHealthy()
             return try json(["status": healthy ? "ok" : "database unavailable"], status: healthy ? .ok : .serviceUnavailable)
@@ -92,6 +94,7 @@ public struct AdminAPI: Sendable {
                     systemKeys: enrollment.agent.systemKeys, collectorAddress: options.agentAddress,
                     collectorFingerprint: options.certificateFingerprint), status: .created)
             } catch let error as CollectorStore.EnrollmentError {
+                if case .nameTaken = error { throw HTTPError(.conflict, message: error.description) }
                 throw HTTPError(.badRequest, message: error.description)
             }
         }
@@ -150,7 +153,9 @@ public struct AdminAPI: Sendable {
             return try json(StatusResponse(events: counts.events, calls: counts.calls, quarantined: counts.quarantined,
                                            agentsConnected: connected))
         }
-        return router
+        let responder = router.buildResponder()
+        handle.set(responder)
+        return responder
     }
 
     /// A client's number of seconds made safe to sleep on: `Duration.seconds` traps on NaN and
@@ -234,7 +239,7 @@ struct TokenRoutes: Sendable {
                 ])
                 return try json(["name": body.name, "token": token], status: .created)
             } catch let error as CollectorStore.APITokenError {
-                throw HTTPError(.badRequest, message: error.description)
+                throw HTTPError(error.isNameTaken ? .conflict : .badRequest, message: error.description)
             }
         }
         api.get("tokens/:name") { _, context -> Response in

@@ -18,12 +18,11 @@ final class OpenAPIContractTests: XCTestCase {
 
     /// What every run checks. Not used: `negative_data_rejection` (the collector clamps
     /// out-of-range query numbers and reads unknown ones as the default, as documented, rather
-    /// than refusing them), `positive_data_acceptance` (a schema-valid body is still refused for
-    /// a name already taken or a system nobody serves) and `unsupported_method` (Hummingbird
-    /// answers an unrouted method with 404, not 405).
+    /// than refusing them) and `positive_data_acceptance` (a schema-valid body is still refused
+    /// for a name already taken or a system nobody serves).
     static let checks = [
         "not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance",
-        "response_headers_conformance", "missing_required_header", "ignored_auth",
+        "response_headers_conformance", "missing_required_header", "ignored_auth", "unsupported_method",
     ].joined(separator: ",")
 
     var folder: URL!
@@ -127,6 +126,49 @@ final class OpenAPIContractTests: XCTestCase {
         }
         let (health, _, _) = try await request("GET", "/healthz")
         XCTAssertEqual(health, 200)
+    }
+
+    /// Hummingbird answered a method a path does not take with 404, as if the resource were
+    /// missing, and a taken name was a 400 for agents and tokens but a 409 for CRM endpoints.
+    func testAWrongMethodIs405NamingTheRightOnesAndATakenNameIsAConflict() async throws {
+        let (put, putHeaders, putBody) = try await request("PUT", "/api/v1/agents", body: "{}")
+        XCTAssertEqual(put, 405)
+        XCTAssertEqual(putHeaders["allow"], "GET, POST")
+        XCTAssertEqual(try Self.errorMessage(putBody), "PUT is not served at /api/v1/agents; it takes GET, POST")
+        let (patch, patchHeaders, _) = try await request("PATCH", "/api/v1/tokens/nobody")
+        XCTAssertEqual(patch, 405)
+        XCTAssertEqual(patchHeaders["allow"], "GET, DELETE")
+        let (post, postHeaders, _) = try await request("POST", "/healthz")
+        XCTAssertEqual(post, 405, "routes outside /api/v1 too")
+        XCTAssertEqual(postHeaders["allow"], "GET")
+
+        let (missing, _, _) = try await request("GET", "/api/v1/no-such-thing")
+        XCTAssertEqual(missing, 404, "a path nothing serves stays 404")
+        let (unknownAgent, _, _) = try await request("DELETE", "/api/v1/agents/nobody")
+        XCTAssertEqual(unknownAgent, 404, "a route's own 404 is untouched")
+
+        var unauthenticated = URLRequest(url: try XCTUnwrap(URL(string: collector.url + "/api/v1/agents")))
+        unauthenticated.httpMethod = "POST"
+        unauthenticated.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        unauthenticated.httpBody = Data(#"{"name": "sneaky", "systemKeys": ["office1"]}"#.utf8)
+        let (_, refused) = try await URLSession.shared.data(for: unauthenticated)
+        XCTAssertEqual((refused as? HTTPURLResponse)?.statusCode, 401, "the token check still runs for a routed method")
+
+        let enroll = #"{"name": "twice", "systemKeys": ["office1"]}"#
+        let (first, _, _) = try await request("POST", "/api/v1/agents", body: enroll)
+        XCTAssertEqual(first, 201)
+        let (again, _, againBody) = try await request("POST", "/api/v1/agents", body: enroll)
+        XCTAssertEqual(again, 409)
+        XCTAssertEqual(try Self.errorMessage(againBody), "an agent named 'twice' already exists")
+        let (badName, _, _) = try await request("POST", "/api/v1/agents", body: #"{"name": "bad name", "systemKeys": ["office1"]}"#)
+        XCTAssertEqual(badName, 400)
+
+        let token = #"{"name": "crm-twice"}"#
+        let (firstToken, _, _) = try await request("POST", "/api/v1/tokens", body: token)
+        XCTAssertEqual(firstToken, 201)
+        let (tokenAgain, _, tokenAgainBody) = try await request("POST", "/api/v1/tokens", body: token)
+        XCTAssertEqual(tokenAgain, 409)
+        XCTAssertEqual(try Self.errorMessage(tokenAgainBody), "a token named 'crm-twice' already exists")
     }
 
     func testRangesOutsideTheFileOrInAnotherUnit() async throws {
@@ -248,6 +290,12 @@ final class OpenAPIContractTests: XCTestCase {
             (key as? String).map { ($0.lowercased(), "\(value)") }
         })
         return (http.statusCode, headers, data)
+    }
+
+    /// The message of docs/api.md's error body, `{"error": {"message": "..."}}`.
+    static func errorMessage(_ body: Data) throws -> String? {
+        let object = try JSONSerialization.jsonObject(with: body) as? [String: Any]
+        return (object?["error"] as? [String: Any])?["message"] as? String
     }
 
     /// A ref as one path segment: its slashes percent-encoded (docs/api.md).
