@@ -47,6 +47,8 @@ struct CallControlRoutes: Sendable {
         var `extension`: String
         var number: String
         var timeoutSeconds: Double?
+        /// Absent: as the agent's `originateAutoAnswer` says.
+        var autoAnswer: Bool?
     }
 
     struct SupervisionRequest: Decodable {
@@ -69,8 +71,9 @@ struct CallControlRoutes: Sendable {
             let who = try await caller(request)
             let body = try await request.decode(as: OriginateRequest.self, context: context)
             try who.permit(.originate, systemKey: body.systemKey)
-            return try await run(system: body.systemKey, name: "originate",
-                                 arguments: ["from": body.extension, "to": body.number], timeout: body.timeoutSeconds)
+            var arguments = ["from": body.extension, "to": body.number]
+            arguments["autoAnswer"] = body.autoAnswer.map { $0 ? "true" : "false" }
+            return try await run(system: body.systemKey, name: "originate", arguments: arguments, timeout: body.timeoutSeconds)
         }
         for mode in [CallControlAction.spy, .whisper, .barge] {
             api.post(RouterPath(mode.rawValue)) { request, context -> Response in

@@ -13,12 +13,16 @@ struct Originate: AsyncParsableCommand {
     @Option(name: .customLong("extension"), help: "The extension that rings first.") var extensionNumber: String
     @Option(help: "The number to dial once the extension answers.") var number: String
     @Option(help: "Seconds to wait for the agent's outcome (1-300).") var timeoutSeconds: Double = 60
+    @Flag(inversion: .prefixedNo, help: "Ask the phone to answer by itself (default: the agent's originateAutoAnswer setting).")
+    var autoAnswer: Bool?
 
     func run() async throws {
-        try await runCallControl(connection, path: "/api/v1/originate", body: [
+        var body: [String: JSONValue] = [
             "systemKey": .string(system), "extension": .string(extensionNumber), "number": .string(number),
             "timeoutSeconds": .number(timeoutSeconds),
-        ])
+        ]
+        body["autoAnswer"] = autoAnswer.map(JSONValue.bool)
+        try await runCallControl(connection, path: "/api/v1/originate", body: body)
     }
 }
 
@@ -49,12 +53,14 @@ struct Supervise: AsyncParsableCommand {
 private enum JSONValue: Encodable {
     case string(String)
     case number(Double)
+    case bool(Bool)
 
     func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .string(let value): try container.encode(value)
         case .number(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
         }
     }
 }

@@ -30,6 +30,8 @@ final class AMIAgentConfigTests: XCTestCase {
               eventMask: call,system
               originateContext: from-internal-custom
               originateTimeoutSeconds: 20
+              originateAutoAnswer: true
+              autoAnswerHeader: "Alert-Info: Ring Answer"
               channelTechnology: PJSIP
               trunkPeers: [itsp*]
               extensionPeers: [reception]
@@ -58,6 +60,9 @@ final class AMIAgentConfigTests: XCTestCase {
         XCTAssertEqual(ami.eventMask, "call,system")
         XCTAssertEqual(ami.originateContext, "from-internal-custom")
         XCTAssertEqual(ami.originateTimeoutSeconds, 20)
+        XCTAssertEqual(ami.originateChannel, .device)
+        XCTAssertTrue(ami.originateAutoAnswer)
+        XCTAssertEqual(ami.autoAnswerHeader, "Alert-Info: Ring Answer")
         XCTAssertEqual(ami.channelTechnology, .pjsip)
         XCTAssertEqual(ami.channelRules, AMIChannelRules(trunkPeers: ["itsp*"], extensionPeers: ["reception"], extensionDigitsMin: 2,
                                                          extensionDigitsMax: 4, trunkContexts: ["from-pstn"], extensionContexts: ["from-internal"]))
@@ -82,9 +87,31 @@ final class AMIAgentConfigTests: XCTestCase {
         XCTAssertEqual(ami.port, 5038)
         XCTAssertEqual(ami.host, defaults.host)
         XCTAssertEqual(ami.originateContext, "from-internal")
+        XCTAssertEqual(ami.originateChannel, .device)
+        XCTAssertFalse(ami.originateAutoAnswer)
+        XCTAssertEqual(ami.autoAnswerHeader, "Call-Info: <sip:127.0.0.1>;answer-after=0")
         XCTAssertEqual(ami.ignoredEvents, defaults.ignoredEvents)
         XCTAssertEqual(ami.channelRules, defaults.channelRules)
         XCTAssertEqual([ami.staleCallHours, ami.maxTrackedChannels], [12, 20_000])
+    }
+
+    func testAutoAnswerSettingsThatCannotWorkAreRefusedAtStart() throws {
+        let cases = [
+            ("originateChannel: local\n  originateAutoAnswer: true\n",
+             "ami.originateAutoAnswer: needs originateChannel: device; through Local/ the header would also go to the customer's trunk"),
+            ("channelTechnology: IAX2\n  originateAutoAnswer: true\n",
+             "ami.originateAutoAnswer: auto-answer is a SIP header; IAX2 phones cannot be asked for it"),
+            ("autoAnswerHeader: \"answer-after=0\"\n", "ami.autoAnswerHeader: 'answer-after=0' is not 'Name: value'"),
+            ("originateChannel: everywhere\n", "ami.originateChannel"),
+        ]
+        for (settings, message) in cases {
+            let path = try writeAgentConfig(base + "ami:\n  username: crm\n  secret: abc\n  " + settings)
+            XCTAssertThrowsError(try AMIAgentSettings.read(AgentConfig.load(path: path)), settings) { error in
+                XCTAssertTrue("\(error)".contains(message), "\(settings): \(error)")
+            }
+        }
+        let local = try writeAgentConfig(base + "ami:\n  username: crm\n  secret: abc\n  originateChannel: local\n")
+        XCTAssertEqual(try AMIAgentSettings.read(AgentConfig.load(path: local)).ami.originateChannel, .local)
     }
 
     func testASecretInAFileOthersCanReadIsRefused() throws {

@@ -12,7 +12,7 @@ final class AMIAgentEndToEndTests: XCTestCase {
     }
 
     func start(_ dialect: AMITestDouble.Dialect, secret: String = "s3cret-ami", script: [String] = [], releaseCode: String = "",
-               configure: (AMITestDouble) -> Void = { _ in }) throws -> Setup {
+               amiSettings: [String] = [], configure: (AMITestDouble) -> Void = { _ in }) throws -> Setup {
         let folder = try temporaryFolder("ami-e2e")
         let collector = try CollectorUnderTest(name: "ami-e2e")
         let pbx = AMITestDouble(dialect: dialect)
@@ -21,7 +21,8 @@ final class AMIAgentEndToEndTests: XCTestCase {
         try pbx.start()
         let config = try collector.enrollAgent("asterisk-1", systems: ["voipgrid"], folder: folder,
                                                extra: amiSection(port: pbx.port, secret: secret,
-                                                                 extra: ["spyAuditLog: \(folder.appendingPathComponent("spy-audit.log").path)"]))
+                                                                 extra: ["spyAuditLog: \(folder.appendingPathComponent("spy-audit.log").path)"]
+                                                                     + amiSettings))
         try useVoipgridNumbering(config, releaseCode: releaseCode)
         let agent = try ChildProcess("tamas-agent", ["ami", "run", "--config", config.path], name: "ami-agent")
         addTeardownBlock {
@@ -217,6 +218,39 @@ final class AMIAgentEndToEndTests: XCTestCase {
         XCTAssertEqual(endpoint.status, 200, "\(endpoint.body)")
         XCTAssertEqual(setup.pbx.actions.filter { $0.name == "Originate" }.map { $0["Channel"] ?? "" }, ["SIP/201", "PJSIP/204", "PJSIP/301"],
                        "204 is in no listing (the 13+ default), 301 is a PJSIPShowEndpoints entry")
+        XCTAssertFalse(setup.pbx.actions.contains { $0["Variable"] != nil }, "no auto-answer unless asked")
+
+        for (extensionNumber, variable) in [("201", "SIPADDHEADER51=Call-Info: <sip:127.0.0.1>\\;answer-after=0"),
+                                            ("301", "PJSIP_HEADER(add,Call-Info)=<sip:127.0.0.1>\\;answer-after=0")] {
+            let answered = try postAPI(setup.collector, "/api/v1/originate",
+                                       ["systemKey": "voipgrid", "extension": extensionNumber, "number": "09121234567", "autoAnswer": true])
+            XCTAssertEqual(answered.status, 200, "\(answered.body)")
+            let sent = try XCTUnwrap(setup.pbx.actions.last { $0.name == "Originate" })
+            XCTAssertEqual(sent["Channel"], extensionNumber == "201" ? "SIP/201" : "PJSIP/301")
+            XCTAssertEqual(sent["Variable"], variable, "the header reaches the phone through its own driver's variable")
+        }
+    }
+
+    /// `originateChannel: local` rings the extension through the dialplan (every phone of the
+    /// user), and auto-answer is refused there: the originated Local channel also dials the
+    /// customer, so a header variable inherited by the phone's leg would reach the trunk too.
+    func testClickToCallThroughTheDialplanRingsLocalAndRefusesAutoAnswer() throws {
+        let setup = try start(.asterisk16, releaseCode: "9", amiSettings: ["originateChannel: local", "originateContext: from-internal-custom"])
+        try waitForLogin(setup)
+        let placed = try postAPI(setup.collector, "/api/v1/originate", ["systemKey": "voipgrid", "extension": "201", "number": "09121234567"])
+        XCTAssertEqual(placed.status, 200, "\(placed.body)")
+        let originate = try XCTUnwrap(setup.pbx.actions.last { $0.name == "Originate" })
+        XCTAssertEqual(originate["Channel"], "Local/201@from-internal-custom")
+        XCTAssertEqual(originate["Context"], "from-internal-custom")
+        XCTAssertEqual(originate["Exten"], "909121234567")
+        XCTAssertEqual(originate["CallerID"], "\"09121234567\" <201>")
+
+        let refused = try postAPI(setup.collector, "/api/v1/originate",
+                                  ["systemKey": "voipgrid", "extension": "201", "number": "09121234567", "autoAnswer": true])
+        XCTAssertEqual(refused.status, 422, "\(refused.body)")
+        XCTAssertEqual(refused.body["error"] as? String,
+                       "originate: auto-answer needs originateChannel: device; through Local/ the header would also go to the customer's trunk")
+        XCTAssertEqual(setup.pbx.actions.filter { $0.name == "Originate" }.count, 1, "nothing was sent for the refused request")
     }
 
     func testSpyWhisperAndBargeUseChanSpyOptionsAndAreAudited() throws {

@@ -42,6 +42,48 @@ final class ActionEncodingTests: XCTestCase {
         XCTAssertTrue(text.contains("Exten: 205\r\n"))
     }
 
+    /// `local` rings the extension through the dialplan, so every phone of the user rings; the
+    /// rest of the action is the same as for one device.
+    func testClickToCallThroughTheDialplanOriginatesALocalChannel() throws {
+        let call = AMIClickToCall(userExtension: "201", number: "09121234567", technology: .pjsip, context: "from-internal",
+                                  numberPlan: plan, channel: .local)
+        XCTAssertEqual(String(decoding: try call.action(technologyFallback: .auto).encoded(actionID: "c4"), as: UTF8.self),
+                       "Action: Originate\r\nActionID: c4\r\nChannel: Local/201@from-internal\r\nContext: from-internal\r\nExten: 909121234567\r\nPriority: 1\r\nCallerID: \"09121234567\" <201>\r\nTimeout: 30000\r\nAsync: true\r\n\r\n")
+    }
+
+    func testAutoAnswerHeaderGoesThroughThePhonesOwnDriver() throws {
+        func variable(_ technology: AMIChannelTechnology, _ header: String = AMIAutoAnswer.defaultHeader) throws -> String? {
+            try AMIClickToCall(userExtension: "201", number: "09121234567", technology: technology, numberPlan: plan, autoAnswerHeader: header)
+                .action(technologyFallback: .auto).headers.last { $0.key == "Variable" }?.value
+        }
+        XCTAssertEqual(try variable(.sip), "SIPADDHEADER51=Call-Info: <sip:127.0.0.1>\\;answer-after=0")
+        XCTAssertEqual(try variable(.pjsip), "PJSIP_HEADER(add,Call-Info)=<sip:127.0.0.1>\\;answer-after=0")
+        XCTAssertEqual(try variable(.sip, "Alert-Info: Ring Answer"), "SIPADDHEADER51=Alert-Info: Ring Answer", "Polycom's header")
+        XCTAssertEqual(try variable(.pjsip, "Alert-Info: Ring Answer"), "PJSIP_HEADER(add,Alert-Info)=Ring Answer")
+        XCTAssertNil(try AMIClickToCall(userExtension: "201", number: "205", technology: .sip, numberPlan: plan)
+            .action(technologyFallback: .auto).headers.first { $0.key == "Variable" }, "no header unless asked")
+
+        XCTAssertThrowsError(try variable(.iax2)) { error in
+            XCTAssertEqual("\(error)", "auto-answer is a SIP header; IAX2/201 cannot carry it")
+        }
+        let throughDialplan = AMIClickToCall(userExtension: "201", number: "09121234567", technology: .sip, numberPlan: plan,
+                                             channel: .local, autoAnswerHeader: AMIAutoAnswer.defaultHeader)
+        XCTAssertThrowsError(try throughDialplan.action(technologyFallback: .auto)) { error in
+            XCTAssertTrue("\(error)".contains("needs originateChannel: device"), "\(error)")
+        }
+    }
+
+    func testAutoAnswerHeadersThatOriginateVariablesCannotCarryAreRefused() {
+        XCTAssertNil(AMIAutoAnswer.problem(AMIAutoAnswer.defaultHeader))
+        XCTAssertNil(AMIAutoAnswer.problem("Alert-Info: info=alert-autoanswer"))
+        XCTAssertEqual(AMIAutoAnswer.problem("answer-after=0"), "'answer-after=0' is not 'Name: value'")
+        XCTAssertEqual(AMIAutoAnswer.problem("Call Info: x"), "'Call Info' is not a SIP header name")
+        XCTAssertEqual(AMIAutoAnswer.problem("Call-Info:  "), "'Call-Info:  ' has no value")
+        XCTAssertEqual(AMIAutoAnswer.problem("Call-Info: <sip:a>;answer-after=0, <sip:b>"),
+                       "'Call-Info: <sip:a>;answer-after=0, <sip:b>' holds ',', which Asterisk's Originate variables cannot carry")
+        XCTAssertNotNil(AMIAutoAnswer.problem("Alert-Info: \"ring\""))
+    }
+
     func testSpyWhisperBargeOptionsPerVersion() throws {
         let spy = AMISpy(mode: .spy, supervisorExtension: "100", targetExtension: "201", technology: .sip)
         XCTAssertEqual(String(decoding: try spy.action(dialect: .v13plus, supervisorTechnologyFallback: .auto, targetTechnologyFallback: .pjsip)

@@ -56,13 +56,13 @@ final class ClickToCallStreamTests: XCTestCase {
     /// and at once sends `OriginateResponse` with `Response: Failure` and `Reason: 0` (the
     /// channel could not be created; pbx.c maps an unavailable device to 0). The final answer
     /// comes with that message, not after the originate timeout.
-    func testAnOriginateToAnUnavailablePhoneFailsAtOnce() {
+    func testAnOriginateToAnUnavailablePhoneFailsAtOnce() throws {
         let t0 = StreamRunner.defaultStart
         var client = AMIClientStateMachine(settings: Self.settings, jitter: FixedJitter(value: 0))
         _ = client.connected(now: t0)
         _ = client.receive(Wire.bytes("Asterisk Call Manager/2.10.6\r\n"), now: t0)
         _ = client.receive(Wire.bytes(Wire.message([("Response", "Success"), ("ActionID", "tamas-1-1"), ("Message", "Authentication accepted")])), now: t0)
-        let (id, outputs) = client.send(client.clickToCall(userExtension: "204", number: "09121234567"), now: t0)
+        let (id, outputs) = client.send(try client.clickToCall(userExtension: "204", number: "09121234567"), now: t0)
         let actionID = id ?? ""
         XCTAssertEqual(outputs.count, 1)
         let answer = Wire.message([("Response", "Success"), ("ActionID", actionID), ("Message", "Originate successfully queued")])

@@ -167,9 +167,9 @@ final class ClientStateMachineTests: XCTestCase {
         ])
     }
 
-    func testAsyncOriginateReportsQueuedThenTheOutcome() {
+    func testAsyncOriginateReportsQueuedThenTheOutcome() throws {
         var client = loggedIn(settings())
-        let (id, outputs) = client.send(client.clickToCall(userExtension: "201", number: "09121234567"), now: t0)
+        let (id, outputs) = client.send(try client.clickToCall(userExtension: "201", number: "09121234567"), now: t0)
         XCTAssertEqual(sent(outputs).count, 1)
         let text = Wire.message([("Response", "Success"), ("ActionID", id ?? ""), ("Message", "Originate successfully queued")])
             + Wire.message([("Event", "OriginateResponse"), ("Privilege", "call,all"), ("ActionID", id ?? ""), ("Response", "Failure"), ("Channel", "PJSIP/201"), ("Reason", "3")])
@@ -194,10 +194,10 @@ final class ClientStateMachineTests: XCTestCase {
     }
 
     /// 1.4 has no OriginateResponse: fast_originate names the event by the outcome.
-    func testAsyncOriginateOnAsterisk14EndsWithOriginateSuccessOrFailure() {
+    func testAsyncOriginateOnAsterisk14EndsWithOriginateSuccessOrFailure() throws {
         var client = loggedIn(settings { $0.channelTechnology = .sip }, banner: "Asterisk Call Manager/1.0")
-        let (failedID, _) = client.send(client.clickToCall(userExtension: "202", number: "09121234567"), now: t0)
-        let (placedID, _) = client.send(client.clickToCall(userExtension: "201", number: "09121234567"), now: t0)
+        let (failedID, _) = client.send(try client.clickToCall(userExtension: "202", number: "09121234567"), now: t0)
+        let (placedID, _) = client.send(try client.clickToCall(userExtension: "201", number: "09121234567"), now: t0)
         let text = Wire.message([("Response", "Success"), ("ActionID", failedID ?? ""), ("Message", "Originate successfully queued")])
             + Wire.message([("Response", "Success"), ("ActionID", placedID ?? ""), ("Message", "Originate successfully queued")])
             + Wire.message([("Event", "OriginateFailure"), ("Privilege", "call,all"), ("ActionID", failedID ?? ""), ("Channel", "SIP/202"),
@@ -283,7 +283,7 @@ final class ClientStateMachineTests: XCTestCase {
             + Wire.message([("Event", "PeerStatus"), ("Privilege", "system,all"), ("ChannelType", "IAX2"), ("Peer", "IAX2/401"), ("PeerStatus", "Registered")])
         _ = client.receive(Wire.bytes(listings), now: t0)
         func channel(_ extensionNumber: String) -> String? {
-            client.clickToCall(userExtension: extensionNumber, number: "09121234567").headers.first { $0.key == "Channel" }?.value
+            (try? client.clickToCall(userExtension: extensionNumber, number: "09121234567"))?.headers.first { $0.key == "Channel" }?.value
         }
         XCTAssertEqual(channel("201"), "SIP/201", "listed by SIPpeers")
         XCTAssertEqual(channel("202"), "SIP/202", "listed by SIPpeers though unregistered")

@@ -164,7 +164,7 @@ final class EventFilterDocTests: XCTestCase {
                                          "dialplan", "originate", "agi", "cc", "aoc", "test", "security", "message", "all", "none"]
         let callLogActions = ["Ping"] + AMIActions.resync(dialect: .v13plus, technology: .auto).map(\.name)
         let client = AMIClientStateMachine(settings: AMISettings(channelTechnology: .sip), jitter: FixedJitter(value: 0))
-        let controlActions = callLogActions + [client.clickToCall(userExtension: "201", number: "09121234567").name,
+        let controlActions = callLogActions + [try client.clickToCall(userExtension: "201", number: "09121234567").name,
                                                try client.spy(.spy, supervisor: "250", target: "201").name, AMIActions.command("core show version").name]
         let events = AMICallTracker.eventsRead.union(AMIClientStateMachine.eventsRead)
         let neededRead = Set(events.compactMap(Self.eventClass))

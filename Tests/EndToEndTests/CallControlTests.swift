@@ -141,9 +141,11 @@ final class CallControlTests: XCTestCase {
             let received = try await answerNextCommand { CommandResult(id: $0.id, ok: true, output: "answered") }
             let (status, answer) = try await posted
 
-            let placing = try ChildProcess("tamasctl", ["originate", "--system", "office7", "--extension", "202", "--number", "0935"] + tamasctl)
-            _ = try await answerNextCommand { CommandResult(id: $0.id, ok: true, output: "answered") }
+            let placing = try ChildProcess("tamasctl", ["originate", "--system", "office7", "--extension", "202", "--number", "0935",
+                                                        "--auto-answer"] + tamasctl)
+            let placedCommand = try await answerNextCommand { CommandResult(id: $0.id, ok: true, output: "answered") }
             XCTAssertTrue(placing.waitForExit(timeout: 20))
+            XCTAssertEqual(placedCommand?.arguments, ["from": "202", "to": "0935", "autoAnswer": "true"])
             let whispering = try ChildProcess("tamasctl", ["supervise", "whisper", "--system", "office7", "--supervisor", "200",
                                                            "--target", "201"] + tamasctl)
             let whisper = try await answerNextCommand { CommandResult(id: $0.id, ok: false, error: "201 is not on a call") }

@@ -31,7 +31,8 @@ public struct AMIAgentSettings: Sendable {
 
     static let keys: Set<String> = [
         "host", "port", "username", "secret", "secretFile", "authentication", "version", "eventMask",
-        "originateContext", "originateTimeoutSeconds", "channelTechnology", "trunkPeers", "extensionPeers",
+        "originateContext", "originateTimeoutSeconds", "originateChannel", "originateAutoAnswer", "autoAnswerHeader",
+        "channelTechnology", "trunkPeers", "extensionPeers",
         "extensionDigitsMin", "extensionDigitsMax", "trunkContexts", "extensionContexts", "recordingEnabled",
         "recordingPath", "ignoredEvents", "pingIntervalSeconds", "pingTimeoutSeconds", "quietAfterSeconds", "spyAuditLog",
         "recordingDownload", "recordingSearchDelaySeconds", "staleCallHours", "maxTrackedChannels",
@@ -55,6 +56,16 @@ public struct AMIAgentSettings: Sendable {
         if let problem = AMIChannelRules.extensionDigitsProblem(min: digitsMin, max: digitsMax) {
             throw section.error("extensionDigitsMax", problem)
         }
+        let originateChannel: AMIOriginateChannel = try choice("originateChannel", defaults.originateChannel)
+        let autoAnswerHeader = try section.string("autoAnswerHeader", default: defaults.autoAnswerHeader)
+        if let problem = AMIAutoAnswer.problem(autoAnswerHeader) { throw section.error("autoAnswerHeader", problem) }
+        let originateAutoAnswer = try section.bool("originateAutoAnswer", default: defaults.originateAutoAnswer)
+        if originateAutoAnswer, originateChannel == .local {
+            throw section.error("originateAutoAnswer", "needs originateChannel: device; through Local/ the header would also go to the customer's trunk")
+        }
+        if originateAutoAnswer, try section.has("channelTechnology") && choice("channelTechnology", defaults.channelTechnology) == .iax2 {
+            throw section.error("originateAutoAnswer", "auto-answer is a SIP header; IAX2 phones cannot be asked for it")
+        }
         let settings = AMISettings(
             systemKey: config.system.key,
             host: try section.string("host", default: defaults.host),
@@ -66,6 +77,7 @@ public struct AMIAgentSettings: Sendable {
             eventMask: try section.string("eventMask", default: defaults.eventMask),
             originateContext: try section.string("originateContext", default: defaults.originateContext),
             originateTimeoutSeconds: try section.int("originateTimeoutSeconds", default: defaults.originateTimeoutSeconds, range: 5...300),
+            originateChannel: originateChannel, originateAutoAnswer: originateAutoAnswer, autoAnswerHeader: autoAnswerHeader,
             channelTechnology: try choice("channelTechnology", defaults.channelTechnology),
             numberPlan: config.system.numberPlan,
             channelRules: AMIChannelRules(

@@ -93,8 +93,8 @@ public actor AMIClient {
     }
 
     /// Builds actions with what the state machine knows (dialect, each phone's technology).
-    public func clickToCall(from userExtension: String, to number: String) -> AMIAction {
-        machine.clickToCall(userExtension: userExtension, number: number)
+    public func clickToCall(from userExtension: String, to number: String, autoAnswer: Bool? = nil) throws(AMIActionError) -> AMIAction {
+        try machine.clickToCall(userExtension: userExtension, number: number, autoAnswer: autoAnswer)
     }
 
     public func spy(_ mode: AMISpyMode, supervisor: String, target: String) throws(AMIActionError) -> AMIAction {

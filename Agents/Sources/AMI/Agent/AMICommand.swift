@@ -95,14 +95,16 @@ public struct AMICommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOption
         @Option(help: "The user's extension, rung first (e.g. 201).") var from: String
         @Option(help: "The number to dial once the extension answers, as a CRM holds it (09121234567, +989121234567).") var to: String
+        @Flag(inversion: .prefixedNo, help: "Ask the phone to answer by itself (default: the originateAutoAnswer setting).")
+        var autoAnswer: Bool?
 
         func run() async throws {
             let config = try options.load()
             let settings = try readSettings(config)
-            let (from, to) = (from, to)
+            let (from, to, autoAnswer) = (from, to, autoAnswer)
             let result = try await withOneShotClient(settings, config: config) { client in
                 try await loggedIn(client, settings)
-                let action = await client.clickToCall(from: from, to: to)
+                let action = try await client.clickToCall(from: from, to: to, autoAnswer: autoAnswer)
                 return await client.perform(action, timeout: .seconds(settings.ami.originateTimeoutSeconds + 15))
             }
             let outcome = OriginateOutcome(result)

@@ -7,7 +7,7 @@ import TamasEvents
 import TamasLink
 
 /// What the collector can ask of an Asterisk agent over the link:
-/// - `originate` {from, to}: click-to-call; rings `from`, then dials `to`. Answers with the outcome.
+/// - `originate` {from, to, autoAnswer?}: click-to-call; rings `from`, then dials `to`. Answers with the outcome.
 /// - `spy` {supervisor, target, mode: listen|whisper|barge, requestedBy?}: audited.
 /// - `ami-command` {command}: ADMIN ONLY, runs an Asterisk CLI command (`core show channels`).
 /// - `test`: login, version, extension count.
@@ -60,7 +60,19 @@ struct AMICommandHandler: CommandHandler {
         guard to.contains(where: \.isNumber), to.allSatisfy({ $0.isNumber || " +-()*#".contains($0) }) else {
             throw ArgumentProblem(description: "originate: 'to' must be a telephone number, not '\(to)'")
         }
-        let action = await client.clickToCall(from: from, to: to)
+        let autoAnswer: Bool?
+        switch command.arguments["autoAnswer"] {
+        case nil: autoAnswer = nil
+        case "true": autoAnswer = true
+        case "false": autoAnswer = false
+        case let other?: throw ArgumentProblem(description: "originate: 'autoAnswer' must be true or false, not '\(other)'")
+        }
+        let action: AMIAction
+        do {
+            action = try await client.clickToCall(from: from, to: to, autoAnswer: autoAnswer)
+        } catch {
+            return CommandResult(id: command.id, ok: false, error: "originate: \(error.description)")
+        }
         let timeout = Duration.seconds(client.settings.ami.originateTimeoutSeconds + 15)
         let outcome = OriginateOutcome(await client.perform(action, timeout: timeout))
         logger.notice("click-to-call", metadata: ["from": "\(from)", "to": "\(to)", "outcome": "\(outcome.word)"])

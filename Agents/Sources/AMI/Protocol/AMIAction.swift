@@ -108,15 +108,21 @@ public struct AMIClickToCall: Hashable, Sendable {
     public var context: String
     public var timeoutSeconds: Int
     public var numberPlan: NumberPlan
+    public var channel: AMIOriginateChannel
+    /// The header that asks the phone to answer by itself; nil rings it as usual.
+    public var autoAnswerHeader: String?
 
     public init(userExtension: String, number: String, technology: AMIChannelTechnology, context: String = "from-internal",
-                timeoutSeconds: Int = 30, numberPlan: NumberPlan) {
+                timeoutSeconds: Int = 30, numberPlan: NumberPlan, channel: AMIOriginateChannel = .device,
+                autoAnswerHeader: String? = nil) {
         self.userExtension = userExtension
         self.number = number
         self.technology = technology
         self.context = context
         self.timeoutSeconds = timeoutSeconds
         self.numberPlan = numberPlan
+        self.channel = channel
+        self.autoAnswerHeader = autoAnswerHeader
     }
 
     /// The digits the PBX must dial: national form, release code in front for outside numbers.
@@ -128,16 +134,26 @@ public struct AMIClickToCall: Hashable, Sendable {
 
     /// `Async: true` so the outcome comes back as `OriginateResponse` instead of blocking the
     /// action queue.
-    public func action(technologyFallback: AMIChannelTechnology) -> AMIAction {
-        AMIAction("Originate", [
-            .init("Channel", "\(resolvedTechnology(technologyFallback).rawValue)/\(userExtension)"),
+    public func action(technologyFallback: AMIChannelTechnology) throws(AMIActionError) -> AMIAction {
+        let technology = resolvedTechnology(technologyFallback)
+        var headers: [AMIHeader] = [
+            .init("Channel", channel == .local ? "Local/\(userExtension)@\(context)" : "\(technology.rawValue)/\(userExtension)"),
             .init("Context", context),
             .init("Exten", dialedDigits),
             .init("Priority", "1"),
             .init("CallerID", callerID),
             .init("Timeout", String(timeoutSeconds * 1000)),
             .init("Async", "true"),
-        ])
+        ]
+        if let autoAnswerHeader {
+            // The originated Local channel is also the one that dials the customer: a variable
+            // that reaches the phone through the dialplan is inherited by the trunk leg too.
+            guard channel == .device else {
+                throw AMIActionError(description: "auto-answer needs originateChannel: device; through Local/ the header would also go to the customer's trunk")
+            }
+            headers += try AMIAutoAnswer.variables(autoAnswerHeader, technology: technology, userExtension: userExtension)
+        }
+        return AMIAction("Originate", headers)
     }
 
     /// `"<customer, national form>" <user extension>`: the user's phone shows whom it is about
@@ -154,6 +170,48 @@ public struct AMIClickToCall: Hashable, Sendable {
 
     private func resolvedTechnology(_ fallback: AMIChannelTechnology) -> AMIChannelTechnology {
         technology == .auto ? (fallback == .auto ? .sip : fallback) : technology
+    }
+}
+
+/// Asking the user's phone to answer a click-to-call by itself (PAINPOINTS goal 6). No SIP
+/// standard is common to phones: `Call-Info: <uri>;answer-after=0` is what most of them read
+/// (Grandstream, Yealink, Gigaset), Polycom reads `Alert-Info: Ring Answer`, so the header is a
+/// setting. It reaches the phone as a variable on the originated channel, read when the INVITE
+/// to the phone is built: `SIPADDHEADER<n>` by chan_sip, `PJSIP_HEADER(add,<name>)` by chan_pjsip.
+public enum AMIAutoAnswer {
+    public static let defaultHeader = "Call-Info: <sip:127.0.0.1>;answer-after=0"
+
+    /// Why `header` cannot be sent, or nil. Asterisk splits Originate's `Variable:` at commas and
+    /// drops quotes and backslashes, so a header holding them would arrive mangled.
+    public static func problem(_ header: String) -> String? {
+        guard let colon = header.firstIndex(of: ":") else { return "'\(header)' is not 'Name: value'" }
+        let name = header[..<colon]
+        guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+            return "'\(name)' is not a SIP header name"
+        }
+        guard header[header.index(after: colon)...].contains(where: { $0 != " " }) else { return "'\(header)' has no value" }
+        if let bad = header.first(where: { ",|\"\\\r\n".contains($0) }) {
+            return "'\(header)' holds '\(bad)', which Asterisk's Originate variables cannot carry"
+        }
+        return nil
+    }
+
+    /// The Originate variables that put `header` into the INVITE sent to the user's phone. The
+    /// `;` before a parameter is escaped as in Asterisk's own examples of these variables.
+    static func variables(_ header: String, technology: AMIChannelTechnology,
+                          userExtension: String) throws(AMIActionError) -> [AMIHeader] {
+        if let problem = problem(header) { throw AMIActionError(description: "autoAnswerHeader: \(problem)") }
+        let escaped = header.replacing(";", with: "\\;")
+        switch technology {
+        case .sip:
+            return [AMIHeader("Variable", "SIPADDHEADER51=\(escaped)")]
+        case .pjsip:
+            let colon = escaped.firstIndex(of: ":") ?? escaped.endIndex
+            let value = escaped[escaped.index(after: colon)...].drop(while: { $0 == " " })
+            return [AMIHeader("Variable", "PJSIP_HEADER(add,\(escaped[..<colon]))=\(value)")]
+        case .iax2, .auto:
+            throw AMIActionError(description: "auto-answer is a SIP header; \(technology.rawValue)/\(userExtension) cannot carry it")
+        }
     }
 }
 

@@ -204,10 +204,13 @@ public struct AMIClientStateMachine: Sendable {
     }
 
     /// Click-to-call with the technology the user's phone was seen with when `auto`.
-    public func clickToCall(userExtension: String, number: String) -> AMIAction {
-        AMIClickToCall(userExtension: userExtension, number: number, technology: settings.channelTechnology,
-                       context: settings.originateContext, timeoutSeconds: settings.originateTimeoutSeconds,
-                       numberPlan: settings.numberPlan).action(technologyFallback: technologyFallback(userExtension))
+    /// `autoAnswer` nil: as `originateAutoAnswer` says.
+    public func clickToCall(userExtension: String, number: String, autoAnswer: Bool? = nil) throws(AMIActionError) -> AMIAction {
+        try AMIClickToCall(userExtension: userExtension, number: number, technology: settings.channelTechnology,
+                           context: settings.originateContext, timeoutSeconds: settings.originateTimeoutSeconds,
+                           numberPlan: settings.numberPlan, channel: settings.originateChannel,
+                           autoAnswerHeader: autoAnswer ?? settings.originateAutoAnswer ? settings.autoAnswerHeader : nil)
+            .action(technologyFallback: technologyFallback(userExtension))
     }
 
     public func spy(_ mode: AMISpyMode, supervisor: String, target: String) throws(AMIActionError) -> AMIAction {

@@ -59,6 +59,15 @@ public enum AMIChannelTechnology: String, Codable, Sendable, CaseIterable {
     case iax2 = "IAX2"
 }
 
+/// What click-to-call rings first.
+public enum AMIOriginateChannel: String, Codable, Sendable, CaseIterable {
+    /// The extension's phone itself, `<TECH>/<ext>`: exactly one device.
+    case device
+    /// `Local/<ext>@<originateContext>`: whatever the dialplan does for a call to the extension,
+    /// so every phone of the user rings, follow-me and ring groups included.
+    case local
+}
+
 public enum AMIAuthentication: String, Codable, Sendable, CaseIterable {
     /// `Secret:` in clear text, what every manager.conf accepts.
     case plain
@@ -142,6 +151,11 @@ public struct AMISettings: Codable, Hashable, Sendable {
     public var eventMask: String
     public var originateContext: String
     public var originateTimeoutSeconds: Int
+    public var originateChannel: AMIOriginateChannel
+    /// Ask the user's phone to answer a click-to-call by itself, unless a request says otherwise.
+    public var originateAutoAnswer: Bool
+    /// The SIP header that asks for it; phones differ (docs/asterisk.md, "Actions").
+    public var autoAnswerHeader: String
     public var channelTechnology: AMIChannelTechnology
     public var numberPlan: NumberPlan
     public var channelRules: AMIChannelRules
@@ -180,6 +194,8 @@ public struct AMISettings: Codable, Hashable, Sendable {
         username: String = "", secret: String = "", authentication: AMIAuthentication = .plain,
         version: AMIVersionSetting = .auto, eventMask: String = "on",
         originateContext: String = "from-internal", originateTimeoutSeconds: Int = 30,
+        originateChannel: AMIOriginateChannel = .device, originateAutoAnswer: Bool = false,
+        autoAnswerHeader: String = AMIAutoAnswer.defaultHeader,
         channelTechnology: AMIChannelTechnology = .auto, numberPlan: NumberPlan = NumberPlan(),
         channelRules: AMIChannelRules = AMIChannelRules(), recordingEnabled: Bool = true,
         recordingPath: String = "/var/spool/asterisk/monitor", searchRecordingsByUniqueid: Bool = false,
@@ -197,6 +213,9 @@ public struct AMISettings: Codable, Hashable, Sendable {
         self.eventMask = eventMask
         self.originateContext = originateContext
         self.originateTimeoutSeconds = originateTimeoutSeconds
+        self.originateChannel = originateChannel
+        self.originateAutoAnswer = originateAutoAnswer
+        self.autoAnswerHeader = autoAnswerHeader
         self.channelTechnology = channelTechnology
         self.numberPlan = numberPlan
         self.channelRules = channelRules
@@ -224,6 +243,9 @@ public struct AMISettings: Codable, Hashable, Sendable {
         eventMask = try container.decode(.eventMask, default: defaults.eventMask)
         originateContext = try container.decode(.originateContext, default: defaults.originateContext)
         originateTimeoutSeconds = try container.decode(.originateTimeoutSeconds, default: defaults.originateTimeoutSeconds)
+        originateChannel = try container.decode(.originateChannel, default: defaults.originateChannel)
+        originateAutoAnswer = try container.decode(.originateAutoAnswer, default: defaults.originateAutoAnswer)
+        autoAnswerHeader = try container.decode(.autoAnswerHeader, default: defaults.autoAnswerHeader)
         channelTechnology = try container.decode(.channelTechnology, default: defaults.channelTechnology)
         numberPlan = try container.decode(.numberPlan, default: defaults.numberPlan)
         channelRules = try container.decode(.channelRules, default: defaults.channelRules)

@@ -160,7 +160,10 @@ public enum Harness {
                     _ = client.tick(now: now)
                 case 1: now = now.adding(seconds: 1)
                 case 2: _ = client.send(AMIActions.command("core show channels"), now: now)
-                case 3: _ = client.send(client.clickToCall(userExtension: "201", number: "09121234567"), now: now)
+                case 3:
+                    if let call = try? client.clickToCall(userExtension: "201", number: "09121234567", autoAnswer: rng.below(2) == 0) {
+                        _ = client.send(call, now: now)
+                    }
                 case 4:
                     if let spy = try? client.spy(AMISpyMode.allCases[rng.below(AMISpyMode.allCases.count)],
                                                  supervisor: "200", target: "201") {
