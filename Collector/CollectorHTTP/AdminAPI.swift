@@ -72,7 +72,8 @@ public struct AdminAPI: Sendable {
 
     func makeResponder() throws -> RouterResponder<BasicRequestContext> {
         let handle = MethodNotAllowedMiddleware<BasicRequestContext>.RouterHandle()
-        let router = Router()
+        // HEAD as GET without the body: what uptime monitors send to /healthz.
+        let router = Router(options: .autoGenerateHeadEndpoints)
         router.add(middleware: MethodNotAllowedMiddleware(router: handle))
         router.get("healthz") { _, _ -> Response in
             let healthy = await store.isHealthy()

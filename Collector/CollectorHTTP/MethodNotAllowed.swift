@@ -23,7 +23,7 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
 
     let router: RouterHandle
 
-    static var methods: [HTTPRequest.Method] { [.get, .post, .put, .patch, .delete] }
+    static var methods: [HTTPRequest.Method] { [.get, .head, .post, .put, .patch, .delete] }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if RouteProbe.active { return Response(status: context.endpointPath == nil ? .notFound : .noContent) }
