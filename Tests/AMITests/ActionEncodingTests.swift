@@ -63,6 +63,9 @@ final class ActionEncodingTests: XCTestCase {
         XCTAssertNil(try AMIClickToCall(userExtension: "201", number: "205", technology: .sip, numberPlan: plan)
             .action(technologyFallback: .auto).headers.first { $0.key == "Variable" }, "no header unless asked")
 
+        XCTAssertThrowsError(try variable(.pjsip, "answer-after=0")) { error in
+            XCTAssertEqual("\(error)", "autoAnswerHeader: 'answer-after=0' is not 'Name: value'")
+        }
         XCTAssertThrowsError(try variable(.iax2)) { error in
             XCTAssertEqual("\(error)", "auto-answer is a SIP header; IAX2/201 cannot carry it")
         }

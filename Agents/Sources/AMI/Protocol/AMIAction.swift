@@ -197,16 +197,17 @@ public enum AMIAutoAnswer {
     }
 
     /// The Originate variables that put `header` into the INVITE sent to the user's phone. The
-    /// `;` before a parameter is escaped as in Asterisk's own examples of these variables.
+    /// `;` before a parameter is escaped as MikoPBX's and PhoneSuite's AMI examples escape it.
     static func variables(_ header: String, technology: AMIChannelTechnology,
                           userExtension: String) throws(AMIActionError) -> [AMIHeader] {
-        if let problem = problem(header) { throw AMIActionError(description: "autoAnswerHeader: \(problem)") }
         let escaped = header.replacing(";", with: "\\;")
+        guard problem(header) == nil, let colon = escaped.firstIndex(of: ":") else {
+            throw AMIActionError(description: "autoAnswerHeader: \(problem(header) ?? header)")
+        }
         switch technology {
         case .sip:
             return [AMIHeader("Variable", "SIPADDHEADER51=\(escaped)")]
         case .pjsip:
-            let colon = escaped.firstIndex(of: ":") ?? escaped.endIndex
             let value = escaped[escaped.index(after: colon)...].drop(while: { $0 == " " })
             return [AMIHeader("Variable", "PJSIP_HEADER(add,\(escaped[..<colon]))=\(value)")]
         case .iax2, .auto:
