@@ -54,7 +54,7 @@ final class AMIAgentCLITests: XCTestCase {
         XCTAssertTrue(result.output.contains(
             "version: unavailable: Command: Permission denied; add 'command' to the AMI user's write line in manager.conf"), result.output)
         XCTAssertTrue(result.output.contains("extensions: 4\n"), result.output)
-        XCTAssertTrue(result.output.contains("click-to-call and spy/whisper/barge: allowed (Originate)"), result.output)
+        XCTAssertTrue(result.output.contains("click-to-call and spy/whisper/barge: allowed (Originate); click-to-call rings the extension's own phone, auto-answer only when a request asks\n"), result.output)
         XCTAssertTrue(result.output.hasSuffix("unavailable with this AMI user (call logs work without them):\n"
                                               + "  - Asterisk version line: add the write class 'command' in manager.conf\n"), result.output)
     }

@@ -153,7 +153,11 @@ struct AMIConnectionTest {
             return ("\(capability): not checked (ListCommands: \(answer.message ?? "no answer"))", nil, true)
         }
         if AMIPermittedActions.names(in: answer.headers).contains("originate") {
-            return ("\(capability): allowed (Originate)", nil, false)
+            let settings = client.settings.ami
+            let rings = settings.originateChannel == .local
+                ? "every phone of the user, through Local/<ext>@\(settings.originateContext)" : "the extension's own phone"
+            let autoAnswer = settings.originateAutoAnswer ? "asked with '\(settings.autoAnswerHeader)'" : "only when a request asks"
+            return ("\(capability): allowed (Originate); click-to-call rings \(rings), auto-answer \(autoAnswer)", nil, false)
         }
         let needed = AMIWriteClass.needed(for: "Originate", dialect: dialect) ?? "originate"
         return ("\(capability): unavailable: this AMI user may not run Originate; add '\(needed)' to its write line in manager.conf",
