@@ -59,7 +59,7 @@ public struct AgentConfig: Sendable {
         try section.rejectUnknownKeys(["address", "agentId", "secret", "secretFile", "fingerprint", "caFile",
                                        "clientCertificate", "clientKey"])
         let address = try section.string("address")
-        guard let (host, port) = Self.splitAddress(address, defaultPort: LinkProtocol.defaultPort) else {
+        guard let hostPort = HostPort(address, defaultPort: LinkProtocol.defaultPort) else {
             throw section.error("address", "must be host or host:port, not '\(address)'")
         }
         let agentId = try section.string("agentId")
@@ -96,7 +96,7 @@ public struct AgentConfig: Sendable {
         if (certificate == nil) != (key == nil) {
             throw section.error(certificate == nil ? "clientCertificate" : "clientKey", "clientCertificate and clientKey go together")
         }
-        return Collector(host: host, port: port, agentId: agentId, secret: secret, trust: trust,
+        return Collector(host: hostPort.host, port: hostPort.port, agentId: agentId, secret: secret, trust: trust,
                          clientCertificateFile: certificate, clientKeyFile: key)
     }
 
@@ -125,24 +125,5 @@ public struct AgentConfig: Sendable {
             maxExtensionLength: try section.int("maxExtensionLength", default: defaults.maxExtensionLength,
                                                 range: NumberPlan.maxExtensionLengths))
         return System(key: key, numberPlan: plan)
-    }
-
-    public static func splitAddress(_ address: String, defaultPort: Int) -> (String, Int)? {
-        if address.hasPrefix("[") {
-            guard let close = address.firstIndex(of: "]") else { return nil }
-            let host = String(address[address.index(after: address.startIndex)..<close])
-            let rest = address[address.index(after: close)...]
-            if rest.isEmpty { return (host, defaultPort) }
-            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (1...65535).contains(port) else { return nil }
-            return (host, port)
-        }
-        let parts = address.split(separator: ":", omittingEmptySubsequences: false)
-        switch parts.count {
-        case 1 where !address.isEmpty: return (address, defaultPort)
-        case 2:
-            guard !parts[0].isEmpty, let port = Int(parts[1]), (1...65535).contains(port) else { return nil }
-            return (String(parts[0]), port)
-        default: return nil
-        }
     }
 }

@@ -78,9 +78,12 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
 
+    /// A listener may take port 0 (any free port), which the tests use.
+    static func listenAddress(_ text: String) -> HostPort? { HostPort(text, ports: 0...65_535) }
+
     func validate() throws {
-        guard splitAddress(listen) != nil else { throw ValidationError("--listen must be host:port, not '\(listen)'") }
-        guard splitAddress(http) != nil else { throw ValidationError("--http must be host:port, not '\(http)'") }
+        guard Self.listenAddress(listen) != nil else { throw ValidationError("--listen must be host:port, not '\(listen)'") }
+        guard Self.listenAddress(http) != nil else { throw ValidationError("--http must be host:port, not '\(http)'") }
         guard (tlsCertificate == nil) == (tlsKey == nil) else { throw ValidationError("--tls-certificate and --tls-key go together") }
         guard keepDays >= 0, keepStateDays >= 0, keepCrmCallStateDays >= 0 else {
             throw ValidationError("--keep-days, --keep-state-days and --keep-crm-call-state-days must be 0 or more")
@@ -126,8 +129,11 @@ struct Run: AsyncParsableCommand {
         let crmDelivery = try CRMDeliveryService(collectorStore: store, doorbell: crmDoorbell, registry: metrics.registry, logger: logger,
                                                  recordingLinks: linkMinter)
         let registry = AgentRegistry(metrics: metrics)
-        let (listenHost, listenPort) = splitAddress(listen) ?? ("0.0.0.0", LinkProtocol.defaultPort)
-        let (httpHost, httpPort) = splitAddress(http) ?? ("127.0.0.1", 8080)
+        guard let linkAddress = Self.listenAddress(listen), let httpAddress = Self.listenAddress(http) else {
+            throw ValidationError("--listen and --http must be host:port")
+        }
+        let (listenHost, listenPort) = (linkAddress.host, linkAddress.port)
+        let (httpHost, httpPort) = (httpAddress.host, httpAddress.port)
         var ingestOptions = IngestServer.Options()
         ingestOptions.host = listenHost
         ingestOptions.port = listenPort
@@ -168,14 +174,6 @@ struct Run: AsyncParsableCommand {
             group.cancelAll()
         }
     }
-}
-
-func splitAddress(_ address: String) -> (String, Int)? {
-    guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
-          (0...65535).contains(port) else { return nil }
-    var host = String(address[..<colon])
-    if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-    return host.isEmpty ? nil : (host, port)
 }
 
 /// Returns on SIGTERM or SIGINT so the collector closes its listeners and store cleanly.

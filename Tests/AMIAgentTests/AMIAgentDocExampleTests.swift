@@ -27,7 +27,7 @@ final class AMIAgentDocExampleTests: XCTestCase {
         for (documented, local, content) in [("/etc/tamas/ami.secret", secretFile, "doc-secret\n"), ("/etc/tamas/pbx_ed25519", keyFile, "key")] {
             XCTAssertTrue(example.contains(documented), "the example names \(documented)")
             example = example.replacingOccurrences(of: documented, with: local)
-            FileManager.default.createFile(atPath: local, contents: Data(content.utf8), attributes: [.posixPermissions: 0o600])
+            try createFile(local, Data(content.utf8), mode: 0o600)
         }
         let text = """
             collector:

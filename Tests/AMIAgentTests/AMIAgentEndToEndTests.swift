@@ -113,9 +113,9 @@ final class AMIAgentEndToEndTests: XCTestCase {
     func testDroppedLinkReconnectsResyncsAndMarksTheOutage() throws {
         let setup = try start(.asterisk16)
         try waitForLogin(setup)
-        XCTAssertTrue(try eventually(timeout: 10) { setup.pbx.actions.contains { $0.name == "CoreShowChannels" } })
+        XCTAssertTrue(eventually(timeout: 10) { setup.pbx.actions.contains { $0.name == "CoreShowChannels" } })
         setup.pbx.dropConnections()
-        XCTAssertTrue(try eventually(timeout: 30) {
+        XCTAssertTrue(eventually(timeout: 30) {
             setup.pbx.actions.contains { $0.name == "CoreShowChannels" && $0.connection == 2 }
         }, "reconnect and resync:\n\(setup.agent.log.suffix(3000))")
         XCTAssertTrue(try eventually(timeout: 20) {

@@ -35,7 +35,7 @@ final class AMIRecordingDownloadConfigTests: XCTestCase {
               recordingPath: /srv/monitor
 
             """ + download
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: mode])
+        try createFile(path, Data(text.utf8), mode: mode)
         return try AMIAgentSettings.read(AgentConfig.load(path: path))
     }
 
@@ -65,7 +65,7 @@ final class AMIRecordingDownloadConfigTests: XCTestCase {
 
     func testEveryKey() throws {
         let key = folder.appendingPathComponent("id_ed25519")
-        FileManager.default.createFile(atPath: key.path, contents: Data("key".utf8), attributes: [.posixPermissions: 0o600])
+        try createFile(key.path, Data("key".utf8), mode: 0o600)
         let download = try XCTUnwrap(try settings("""
               recordingDownload:
                 protocol: sftp
@@ -83,7 +83,7 @@ final class AMIRecordingDownloadConfigTests: XCTestCase {
                                                      connectTimeoutSeconds: 3, timeoutSeconds: 60,
                                                      knownHostsFile: "/var/lib/tamas-agent/pbx_known_hosts"))
         let passwordFile = folder.appendingPathComponent("pbx.password")
-        FileManager.default.createFile(atPath: passwordFile.path, contents: Data("from-file\n".utf8), attributes: [.posixPermissions: 0o600])
+        try createFile(passwordFile.path, Data("from-file\n".utf8), mode: 0o600)
         XCTAssertEqual(try settings("  recordingDownload:\n    passwordFile: \(passwordFile.path)\n").recordingDownload?.credential,
                        .password("from-file"))
     }

@@ -34,7 +34,7 @@ func standaloneConfig(_ folder: URL, port: Int, secret: String = "s3cret-ami", r
           level: warning
 
         """ + amiSection(port: port, secret: secret, extra: extra)
-    FileManager.default.createFile(atPath: url.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+    try createFile(url.path, Data(text.utf8), mode: 0o600)
     return url
 }
 

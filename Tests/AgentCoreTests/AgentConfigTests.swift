@@ -89,10 +89,21 @@ final class AgentConfigTests: XCTestCase {
     }
 
     func testAddressForms() {
-        XCTAssertEqual(AgentConfig.splitAddress("host", defaultPort: 7443)?.1, 7443)
-        XCTAssertEqual(AgentConfig.splitAddress("[::1]:9000", defaultPort: 7443)?.0, "::1")
-        XCTAssertNil(AgentConfig.splitAddress("a:b:c", defaultPort: 7443))
-        XCTAssertNil(AgentConfig.splitAddress(":80", defaultPort: 7443))
+        XCTAssertEqual(HostPort("host", defaultPort: 7443), HostPort("host:7443"))
+        XCTAssertEqual(HostPort("host", defaultPort: 7443)?.port, 7443)
+        XCTAssertEqual(HostPort("10.0.0.5:9000", defaultPort: 7443)?.host, "10.0.0.5")
+        XCTAssertEqual(HostPort("[::1]:9000", defaultPort: 7443)?.host, "::1")
+        XCTAssertEqual(HostPort("[fe80::1]", defaultPort: 7443)?.port, 7443)
+        XCTAssertNil(HostPort("a:b:c", defaultPort: 7443))
+        XCTAssertNil(HostPort("::1:9000", defaultPort: 7443), "IPv6 without brackets is ambiguous")
+        XCTAssertNil(HostPort(":80", defaultPort: 7443))
+        XCTAssertNil(HostPort("[]:80"), "an empty host in brackets")
+        XCTAssertNil(HostPort("[::1]x80"))
+        XCTAssertNil(HostPort("host"), "no port and no default")
+        XCTAssertNil(HostPort("host:0"), "port 0 only where the caller accepts it")
+        XCTAssertEqual(HostPort("127.0.0.1:0", ports: 0...65_535)?.port, 0)
+        XCTAssertNil(HostPort("host:65536"))
+        XCTAssertNil(HostPort("host:http"))
     }
 
     func testBackoffGrowsWithJitterAndIsCapped() {

@@ -131,7 +131,7 @@ final class CRMEndpointAdminTests: XCTestCase {
         let harness = try DeliveryHarness("crm-edit-systems-in-flight")
         try harness.addEndpoint("pg", kind: "payamgostar", url: crm.url, secret: "pw", extra: ["--timeout", "15"])
         harness.send(Calls.inboundAnswered("on-the-wire"))
-        XCTAssertTrue(try eventually(timeout: 30, every: 0.1) { crm.read { $0.all.contains { $0.path == "/api/v1/auth" } } },
+        XCTAssertTrue(eventually(timeout: 30, every: 0.1) { crm.read { $0.all.contains { $0.path == "/api/v1/auth" } } },
                       harness.diagnosis("pg"))
         XCTAssertTrue(try eventually(timeout: 20, every: 0.1) { try harness.callEvents() == 3 }, harness.diagnosis("pg"))
 
@@ -139,7 +139,7 @@ final class CRMEndpointAdminTests: XCTestCase {
         let view = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(edited.utf8)) as? [String: Any])
         XCTAssertEqual(view["droppedQueued"] as? Int, 3, "the ringing on the wire, the answer and the end: \(edited)")
         XCTAssertEqual(view["backlog"] as? Int, 0)
-        XCTAssertTrue(try eventually(timeout: 20, every: 0.5) { crm.read { $0.issued } == 1 })
+        XCTAssertTrue(eventually(timeout: 20, every: 0.5) { crm.read { $0.issued } == 1 })
         // The token is counted when the sign-in arrives and answered 8 s later; a CallCreate
         // would follow the answer at once.
         sleep(11)
@@ -159,10 +159,10 @@ final class CRMEndpointAdminTests: XCTestCase {
         let harness = try DeliveryHarness("crm-remove-in-flight")
         try harness.addEndpoint("pg", kind: "payamgostar", url: crm.url, secret: "pw")
         harness.send(Calls.missed("on-the-wire"))
-        XCTAssertTrue(try eventually(timeout: 30, every: 0.1) { crm.read { $0.all.contains { $0.path == "/api/v1/telephony/call" } } },
+        XCTAssertTrue(eventually(timeout: 30, every: 0.1) { crm.read { $0.all.contains { $0.path == "/api/v1/telephony/call" } } },
                       harness.diagnosis("pg"))
         try harness.tamasctl(["crm", "remove", "pg", "--force"])
-        XCTAssertTrue(try eventually(timeout: 20, every: 0.5) { crm.read { $0.creates["on-the-wire"] } == 1 })
+        XCTAssertTrue(eventually(timeout: 20, every: 0.5) { crm.read { $0.creates["on-the-wire"] } == 1 })
         sleep(3)
         XCTAssertFalse(harness.collector.log.contains("CRM delivery worker error"), harness.collector.log.suffix(3000).description)
         XCTAssertEqual(crm.read { $0.all.filter { $0.path.hasPrefix("/api/v1/telephony/channel") }.count }, 0,

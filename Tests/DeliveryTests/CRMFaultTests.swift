@@ -102,7 +102,7 @@ final class CRMFaultTests: XCTestCase {
         crm.update { $0.answerDelaySeconds = 0.05 }
         crm.server.start()
         defer { crm.server.stop() }
-        XCTAssertTrue(try eventually(timeout: 30, every: 0.2) { crm.read { $0.accepted.count } >= 40 })
+        XCTAssertTrue(eventually(timeout: 30, every: 0.2) { crm.read { $0.accepted.count } >= 40 })
         try harness.collector.restart()
         crm.update { $0.answerDelaySeconds = 0 }
         XCTAssertTrue(try harness.waitUntilDrained("pg", events: 50, timeout: 60), harness.diagnosis("pg"))

@@ -57,7 +57,7 @@ final class CRMWebhookTests: XCTestCase {
         let replay = try harness.tamasctl(["crm", "replay", "hook", "--since", Calls.start.iso8601])
         XCTAssertTrue(replay.contains("\"queued\""), replay)
         // Calls are delivered several at once, so wait for the last event of every call, not just one.
-        XCTAssertTrue(try eventually(timeout: 20, every: 0.5) {
+        XCTAssertTrue(eventually(timeout: 20, every: 0.5) {
             accepted.requests.withLock { requests in
                 ["hook-1-e", "hook-2-e", "hook-3-e"].allSatisfy { key in requests.filter { $0.header("Idempotency-Key") == key }.count == 2 }
             }

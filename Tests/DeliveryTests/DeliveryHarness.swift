@@ -17,7 +17,7 @@ final class DeliveryHarness {
         folder = try temporaryFolder(name)
         collector = try CollectorUnderTest(name: name, extraArguments: collectorArguments)
         feed = folder.appendingPathComponent("feed.jsonl")
-        XCTAssertTrue(FileManager.default.createFile(atPath: feed.path, contents: nil), "cannot create \(feed.path)")
+        try createFile(feed.path)
         handle = try FileHandle(forWritingTo: feed)
         let config = try collector.enrollAgent("agent", systems: systems, folder: folder,
                                                extra: "jsonl:\n  input: \(feed.path)\n  follow: true\n")

@@ -32,7 +32,7 @@ final class CallControlTests: XCTestCase {
         let folder = try temporaryFolder(test)
         let collector = try CollectorUnderTest(name: test)
         let feed = folder.appendingPathComponent("feed.jsonl")
-        XCTAssertTrue(FileManager.default.createFile(atPath: feed.path, contents: nil), "cannot create \(feed.path)")
+        try createFile(feed.path)
         let config = try collector.enrollAgent(agentName, systems: ["office7"], folder: folder,
                                                extra: "jsonl:\n  input: \(feed.path)\n  follow: true\n")
         let agent = try ChildProcess("tamas-agent", ["jsonl", "--config", config.path])

@@ -1,5 +1,6 @@
 import Foundation
 import TamasEvents
+import TestSupport
 
 /// `count` call events forming whole calls (ringing, answered, ended; the remainder as
 /// single-line outbound calls), with ids derived from the call number so that any re-read of
@@ -49,7 +50,7 @@ final class GrowingFile {
 
     init(_ url: URL) throws {
         self.url = url
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        try createFile(url.path)
         handle = try FileHandle(forWritingTo: url)
     }
 

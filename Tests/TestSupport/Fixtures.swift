@@ -49,9 +49,8 @@ extension XCTestCase {
         addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("agent.yaml").path
         let collectorSecret = folder.appendingPathComponent("collector.secret").path
-        FileManager.default.createFile(atPath: collectorSecret, contents: Data("link-secret".utf8), attributes: [.posixPermissions: 0o600])
-        FileManager.default.createFile(atPath: path, contents: Data(text.replacingOccurrences(of: "COLLECTOR_SECRET", with: collectorSecret).utf8),
-                                       attributes: [.posixPermissions: mode])
+        try createFile(collectorSecret, Data("link-secret".utf8), mode: 0o600)
+        try createFile(path, Data(text.replacingOccurrences(of: "COLLECTOR_SECRET", with: collectorSecret).utf8), mode: mode)
         return path
     }
 }

@@ -112,8 +112,8 @@ public func runToolAllowingFailure(_ binary: String, _ arguments: [String], envi
     let executable = binary.hasPrefix("/") ? binary : Binaries.url(binary).path
     let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("tool-\(UUID().uuidString).out")
     let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("tool-\(UUID().uuidString).err")
-    FileManager.default.createFile(atPath: outputFile.path, contents: nil)
-    FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+    try createFile(outputFile.path)
+    try createFile(errorFile.path)
     defer {
         try? FileManager.default.removeItem(at: outputFile)
         try? FileManager.default.removeItem(at: errorFile)
@@ -161,6 +161,15 @@ public func temporaryFolder(_ name: String) throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("tamas-\(name)-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
+}
+
+/// Creates (or replaces) the file at `path`; a fixture that cannot be written fails here, with
+/// its path, rather than later as a missing file.
+public func createFile(_ path: String, _ contents: Data? = nil, mode: Int? = nil) throws {
+    let attributes: [FileAttributeKey: Any]? = mode.map { [.posixPermissions: $0] }
+    guard FileManager.default.createFile(atPath: path, contents: contents, attributes: attributes) else {
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+    }
 }
 
 /// Polls `condition` until it holds or the time is up.
