@@ -61,9 +61,10 @@ public struct AMIAgentSettings: Sendable {
         if let problem = AMIAutoAnswer.problem(autoAnswerHeader) { throw section.error("autoAnswerHeader", problem) }
         let originateAutoAnswer = try section.bool("originateAutoAnswer", default: defaults.originateAutoAnswer)
         if originateAutoAnswer, originateChannel == .local {
-            throw section.error("originateAutoAnswer", "needs originateChannel: device; through Local/ the header would also go to the customer's trunk")
+            throw section.error("originateAutoAnswer", "needs originateChannel: device; " + AMIAutoAnswer.notThroughLocal)
         }
-        if originateAutoAnswer, try section.has("channelTechnology") && choice("channelTechnology", defaults.channelTechnology) == .iax2 {
+        let channelTechnology: AMIChannelTechnology = try choice("channelTechnology", defaults.channelTechnology)
+        if originateAutoAnswer, channelTechnology == .iax2 {
             throw section.error("originateAutoAnswer", "auto-answer is a SIP header; IAX2 phones cannot be asked for it")
         }
         let settings = AMISettings(
@@ -78,7 +79,7 @@ public struct AMIAgentSettings: Sendable {
             originateContext: try section.string("originateContext", default: defaults.originateContext),
             originateTimeoutSeconds: try section.int("originateTimeoutSeconds", default: defaults.originateTimeoutSeconds, range: 5...300),
             originateChannel: originateChannel, originateAutoAnswer: originateAutoAnswer, autoAnswerHeader: autoAnswerHeader,
-            channelTechnology: try choice("channelTechnology", defaults.channelTechnology),
+            channelTechnology: channelTechnology,
             numberPlan: config.system.numberPlan,
             channelRules: AMIChannelRules(
                 trunkPeers: try list("trunkPeers", rules.trunkPeers), extensionPeers: try list("extensionPeers", rules.extensionPeers),

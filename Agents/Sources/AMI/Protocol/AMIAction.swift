@@ -149,7 +149,7 @@ public struct AMIClickToCall: Hashable, Sendable {
             // The originated Local channel is also the one that dials the customer: a variable
             // that reaches the phone through the dialplan is inherited by the trunk leg too.
             guard channel == .device else {
-                throw AMIActionError(description: "auto-answer needs originateChannel: device; through Local/ the header would also go to the customer's trunk")
+                throw AMIActionError(description: "auto-answer needs originateChannel: device; " + AMIAutoAnswer.notThroughLocal)
             }
             headers += try AMIAutoAnswer.variables(autoAnswerHeader, technology: technology, userExtension: userExtension)
         }
@@ -180,6 +180,7 @@ public struct AMIClickToCall: Hashable, Sendable {
 /// to the phone is built: `SIPADDHEADER<n>` by chan_sip, `PJSIP_HEADER(add,<name>)` by chan_pjsip.
 public enum AMIAutoAnswer {
     public static let defaultHeader = "Call-Info: <sip:127.0.0.1>;answer-after=0"
+    public static let notThroughLocal = "through Local/ the header would also go to the customer's trunk"
 
     /// Why `header` cannot be sent, or nil. Asterisk splits Originate's `Variable:` at commas and
     /// drops quotes and backslashes, so a header holding them would arrive mangled.
