@@ -32,6 +32,23 @@ func chunks(_ body: ArraySlice<UInt8>, _ rng: inout Rng, maxChunk: Int = 80) -> 
     return out
 }
 
+/// Hands each chunk to `receive` at `now`. After a chunk, one time in `odds` the clock jumps by up
+/// to `maxJump` seconds and `tick` runs, one time in `odds` it moves by a second: timers and
+/// sweeps run on fuzzed state.
+func feed(_ chunks: [[UInt8]], _ rng: inout Rng, now: inout Timestamp, odds: Int, maxJump: Int,
+          receive: ([UInt8], Timestamp) -> Void, tick: (Timestamp) -> Void) {
+    for chunk in chunks {
+        receive(chunk, now)
+        switch rng.below(odds) {
+        case 0:
+            now = now.adding(seconds: rng.below(maxJump))
+            tick(now)
+        case 1: now = now.adding(seconds: 1)
+        default: break
+        }
+    }
+}
+
 public enum Harness {
     /// The targets by the names `deploy/fuzz.sh`, the fuzzer (`TAMAS_FUZZ_TARGET`) and Repro use.
     public static let targets: [String: @Sendable ([UInt8]) -> Void] = [
@@ -78,16 +95,8 @@ public enum Harness {
         var rng = Rng(input[2])
         var decoder = SMDRDecoder(settings: settings)
         var now = start
-        for chunk in chunks(input[3...], &rng) {
-            check(decoder.receive(chunk, now: now), "receive")
-            switch rng.below(8) {
-            case 0:
-                now = now.adding(seconds: rng.below(900))
-                check(decoder.tick(now: now), "tick")
-            case 1: now = now.adding(seconds: 1)
-            default: break
-            }
-        }
+        feed(chunks(input[3...], &rng), &rng, now: &now, odds: 8, maxJump: 900,
+             receive: { check(decoder.receive($0, now: $1), "receive") }, tick: { check(decoder.tick(now: $0), "tick") })
         // Restart: the open calls' lines fed to a fresh decoder.
         let open = decoder.openCallLines()
         var restarted = SMDRDecoder(settings: settings)
@@ -135,16 +144,8 @@ public enum Harness {
         var now = Timestamp(epochMillis: start.epochMillis, offsetSeconds: offsets[Int(f1 >> 6)])
         if f0 & 1 == 0 {
             var stream = AMIEventStream(settings: settings)
-            for chunk in chunks(input[3...], &rng, maxChunk: 200) {
-                check(stream.receive(chunk, now: now), "receive")
-                switch rng.below(8) {
-                case 0:
-                    now = now.adding(seconds: rng.below(4000))
-                    check(stream.tick(now: now), "tick")
-                case 1: now = now.adding(seconds: 1)
-                default: break
-                }
-            }
+            feed(chunks(input[3...], &rng, maxChunk: 200), &rng, now: &now, odds: 8, maxJump: 4000,
+                 receive: { check(stream.receive($0, now: $1), "receive") }, tick: { check(stream.tick(now: $0), "tick") })
             now = now.adding(seconds: 13 * 3600)
             check(stream.tick(now: now), "late tick")
             check(stream.finish(now: now), "finish")
@@ -207,17 +208,12 @@ public enum Harness {
         }
         var decoder = CallerIDDecoder(settings: settings)
         _ = decoder.portOpened(now: now)
-        for chunk in chunks(input[2...], &rng, maxChunk: 40) {
-            check(decoder.receive(chunk, now: now), "receive")
-            _ = decoder.takeBytesToWrite()
-            switch rng.below(6) {
-            case 0:
-                now = now.adding(seconds: rng.below(30))
-                check(decoder.tick(now: now), "tick")
-            case 1: now = now.adding(seconds: 1)
-            default: break
-            }
-        }
+        feed(chunks(input[2...], &rng, maxChunk: 40), &rng, now: &now, odds: 6, maxJump: 30,
+             receive: { chunk, now in
+                 check(decoder.receive(chunk, now: now), "receive")
+                 _ = decoder.takeBytesToWrite()
+             },
+             tick: { check(decoder.tick(now: $0), "tick") })
         let open = decoder.openCalls()
         let encoded = open.encoded
         let decoded = CallerIDOpenCalls(encoded: encoded, protocol: proto)
